@@ -1,0 +1,27 @@
+# BCE-from-scratch baseline for MulSupCon: the same ResNet-50, augmentation and schedule as the
+# pretraining config, trained directly with binary cross-entropy on the 80 COCO labels.
+_base_ = [
+    '../_base_/datasets/coco_multilabel_224.py',
+    '../_base_/schedules/sgd_coslr_400e.py',
+    '../_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
+
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(
+        type='ResNet', depth=50, norm_cfg=dict(type='SyncBN'), zero_init_residual=False),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='MultiLabelLinearClsHead',
+        num_classes=80,
+        in_channels=2048,
+        loss=dict(type='CrossEntropyLoss', use_sigmoid=True)))
+
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=400, val_interval=10)
+val_cfg = dict()
+test_cfg = dict()
+custom_hooks = [dict(type='MultiLabelClassCheckHook')]
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3,
+                    save_best='multi-label/mAP', rule='greater'))

@@ -1,0 +1,28 @@
+# Linear probe on ToyShapes of a pretrained half-width ResNet-18 (frozen, BN in eval mode).
+#   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/<pretrain>/epoch_40.pth
+_base_ = [
+    '../_base_/datasets/toy_shapes_cls.py',
+    '../_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
+
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(
+        type='ResNet', depth=18, stem_channels=32, base_channels=32, frozen_stages=4,
+        norm_cfg=dict(type='BN'), zero_init_residual=False,
+        init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='MultiLabelLinearClsHead', num_classes=8, in_channels=256,
+        loss=dict(type='CrossEntropyLoss', use_sigmoid=True)))
+
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=0.01, weight_decay=0.))
+param_scheduler = [dict(type='CosineAnnealingLR', T_max=10, by_epoch=True, begin=0, end=10)]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=10, val_interval=10)
+val_cfg = dict()
+test_cfg = dict()
+custom_hooks = [dict(type='MultiLabelClassCheckHook')]
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=10),
+    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=1))

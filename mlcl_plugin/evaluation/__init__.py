@@ -1,0 +1,2 @@
+# Copyright (c) mlcl_plugin authors. All rights reserved.
+from .metrics import *  # noqa: F403

@@ -1,0 +1,4 @@
+# Copyright (c) mlcl_plugin authors. All rights reserved.
+from .mulsupcon_head import MulSupConHead
+
+__all__ = ['MulSupConHead']

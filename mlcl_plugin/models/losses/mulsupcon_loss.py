@@ -1,0 +1,254 @@
+# Copyright (c) mlcl_plugin authors. All rights reserved.
+"""Multi-label supervised contrastive loss (MulSupCon, Zhang & Wu, AAAI-24).
+
+Implemented from the project's algorithm specification (``ALGORITHMS.md`` §3.3, §3.11), not
+from the reference code.
+"""
+import contextlib
+import numbers
+
+import torch
+import torch.nn.functional as F
+from mmpretrain.registry import MODELS
+from torch import nn
+
+_POSITIVES = ('mulsupcon', 'all', 'any', 'supcon')
+_WEIGHTINGS = ('none', 'per_sample')
+
+
+def _autocast_disabled(device_type: str):
+    """Context that switches autocast off for ``device_type`` (no-op where autocast is absent)."""
+    is_available = getattr(torch.amp, 'is_autocast_available', None)
+    if is_available is not None and not is_available(device_type):
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device_type, enabled=False)
+
+
+@MODELS.register_module()
+class MulSupConLoss(nn.Module):
+    r"""Multi-label supervised contrastive loss of MulSupCon.
+
+    From Zhang & Wu, "Multi-Label Supervised Contrastive Learning", AAAI-24. A plain
+    :class:`torch.nn.Module` (it only needs torch; the registration into mmpretrain's ``MODELS``
+    registry just lets configs build it with ``dict(type='MulSupConLoss', ...)``).
+
+    Every query (anchor) :math:`q_i` is contrasted with every key :math:`k_k`; the keys are
+    typically the momentum-encoder keys of the current batch (including the anchor's own key)
+    followed by a queue. With :math:`s_{ik} = q_i^\top k_k / \tau` and
+
+    .. math:: \ell_{ik} = s_{ik} - \log \sum_{k'=1}^{K} \exp(s_{ik'})
+
+    (the denominator runs over **all** K keys, positives included: SupCon's :math:`L_{out}`),
+    the positives and the batch loss depend on ``positives``:
+
+    * ``'mulsupcon'`` (paper Eq. 4-5): every (anchor i, label j) pair with :math:`y_{ij} = 1` is
+      its own contrastive term whose positive set :math:`P_j = \{k : \tilde y_{kj} = 1\}` is
+      every key carrying label j (:math:`\tilde y` = key labels):
+
+      .. math:: L_{ij} = -\frac{1}{|P_j|} \sum_{k \in P_j} \ell_{ik}
+
+      Because :math:`P_j` does not depend on the anchor, all terms come from one
+      ``log_softmax`` (B x K) and one (B x K)·(K x C) product:
+      :math:`G = \ell \tilde Y`, :math:`n_j = \sum_k \tilde y_{kj}`,
+      :math:`L_{ij} = -G_{ij} / n_j`. Only pairs with :math:`n_j > 0` are valid.
+    * ``'all'``: :math:`P_i` = keys whose label vector equals :math:`y_i` exactly.
+    * ``'any'``: :math:`P_i` = keys sharing at least one label with :math:`y_i`.
+    * ``'supcon'``: single-label targets (one-hot rows, or integer class indices of shape
+      ``(B,)`` / ``(K,)``); :math:`P_i` = keys of the same class, i.e. plain SupCon
+      (:math:`L_{out}`). One-hot rows are matched exactly as in ``'all'``; a negative class index
+      means "no label".
+
+      For these three, :math:`L_i = -\frac{1}{|P_i|} \sum_{k \in P_i} \ell_{ik}`.
+
+    Reduction (``weighting``):
+
+    * ``'none'``: ``'mulsupcon'`` averages over the valid (anchor, label) pairs,
+      :math:`\sum_{(i,j)} L_{ij} / \#\{(i,j): y_{ij} = 1, n_j > 0\}` (paper Eq. 5); the other
+      modes average :math:`L_i` over the anchors that have at least one label and at least one
+      positive.
+    * ``'per_sample'`` (paper Eq. 6 ablation, weight :math:`1/|y_i|`): ``'mulsupcon'`` gives
+      :math:`\frac{1}{B} \sum_i \frac{1}{|y_i|} \sum_j L_{ij}`, where :math:`|y_i|` counts the
+      valid pairs of anchor i and B counts **all** anchors of the batch, unlabeled ones included
+      (as the reference); the other modes give :math:`\sum_i L_i / B` over all anchors, which is
+      the reference's plain batch mean for ``'all'``/``'any'``.
+
+    Anchors without labels or without any positive contribute nothing. A batch without any
+    positive pair returns exactly 0 that keeps its autograd graph (backward gives zero grads).
+
+    Differences from the reference code (``williamzhangsjtu/MulSupCon``):
+
+    * The reference materialises one score row per (anchor, label) pair (Σ|y_i| x K) and builds
+      its weights after a host sync; this form is exact (same value and gradient) with one
+      B x K ``log_softmax``, no Python loop and no host sync.
+    * ``'any'``: an unlabeled anchor has no positive here and is skipped; the reference divides
+      by |P_i| = 0 (NaN).
+    * ``'all'``: an unlabeled anchor has no positive here; the reference matches it with every
+      other unlabeled key (at least its own).
+    * If the keys do not contain every anchor's own key, a label carried by no key has no
+      positive and its pair is dropped from both the sum and the count (the reference always
+      includes the own key, so there :math:`n_j \geq 1` for every present label).
+    * The reference's plain mean over B anchors for ``'all'``/``'any'`` is ``weighting=
+      'per_sample'`` here; ``'none'`` averages over anchors with a positive only.
+    * Logits, ``log_softmax`` and the label products are computed in float32 with autocast
+      disabled, so the loss is safe under fp16/bf16 mixed precision; the result is float32
+      (float64 inputs are kept in float64 and give a float64 result).
+
+    Args:
+        temperature (float): Temperature :math:`\tau` dividing the cosine similarities.
+            Defaults to 0.1 (the reference's value).
+        positives (str): Positive-set definition, one of ``'mulsupcon'``, ``'all'``, ``'any'``,
+            ``'supcon'``. Defaults to ``'mulsupcon'``.
+        weighting (str): ``'none'`` or ``'per_sample'`` (see above). Defaults to ``'none'``.
+
+    Examples:
+        >>> import torch
+        >>> import torch.nn.functional as F
+        >>> from mlcl_plugin.models.losses import MulSupConLoss
+        >>> loss_fn = MulSupConLoss(temperature=0.1)
+        >>> q = F.normalize(torch.randn(4, 8), dim=1)          # B x D
+        >>> queue = F.normalize(torch.randn(6, 8), dim=1)
+        >>> k = torch.cat([F.normalize(q + 0.1 * torch.randn(4, 8), dim=1), queue])  # K x D
+        >>> y = torch.tensor([[1, 0, 1], [0, 1, 0], [0, 0, 0], [1, 1, 0]])  # B x C
+        >>> y_keys = torch.cat([y, torch.randint(0, 2, (6, 3))])  # K x C
+        >>> loss = loss_fn(q, k, y, y_keys)
+        >>> loss.shape, loss.dtype
+        (torch.Size([]), torch.float32)
+    """
+
+    def __init__(self,
+                 temperature: float = 0.1,
+                 positives: str = 'mulsupcon',
+                 weighting: str = 'none') -> None:
+        super().__init__()
+        if (not isinstance(temperature, numbers.Real) or isinstance(temperature, bool)
+                or not temperature > 0):
+            raise ValueError(f'temperature must be a positive number, got {temperature!r}')
+        if positives not in _POSITIVES:
+            raise ValueError(f'positives must be one of {_POSITIVES}, got {positives!r}')
+        if weighting not in _WEIGHTINGS:
+            raise ValueError(f'weighting must be one of {_WEIGHTINGS}, got {weighting!r}')
+        self.temperature = float(temperature)
+        self.positives = positives
+        self.weighting = weighting
+
+    def extra_repr(self) -> str:
+        return (f'temperature={self.temperature}, positives={self.positives!r}, '
+                f'weighting={self.weighting!r}')
+
+    def forward(self, query: torch.Tensor, keys: torch.Tensor, query_labels: torch.Tensor,
+                key_labels: torch.Tensor) -> torch.Tensor:
+        """Compute the loss.
+
+        Args:
+            query (torch.Tensor): Anchors, ``B x D``, L2-normalised.
+            keys (torch.Tensor): Keys, ``K x D``, L2-normalised (usually the batch's own keys
+                followed by a queue).
+            query_labels (torch.Tensor): Multi-hot anchor labels ``B x C`` (bool or 0/1 of any
+                dtype; entries > 0 count as present). For ``positives='supcon'`` also integer
+                class indices of shape ``(B,)`` (negative = no label).
+            key_labels (torch.Tensor): Key labels, ``K x C`` (or ``(K,)`` for ``'supcon'``),
+                same encoding as ``query_labels``.
+
+        Returns:
+            torch.Tensor: Scalar loss, float32 (float64 for float64 inputs).
+        """
+        self._check_inputs(query, keys, query_labels, key_labels)
+        num_anchors = query.shape[0]
+        # At least float32 (fp16/bf16 -> fp32; float64 stays float64, e.g. for gradcheck).
+        dtype = torch.promote_types(torch.promote_types(query.dtype, keys.dtype), torch.float32)
+        with _autocast_disabled(query.device.type):
+            # Scaling the B x D queries is cheaper than scaling the B x K logits.
+            query = query.to(dtype) / self.temperature
+            keys = keys.to(dtype)
+            logits = query @ keys.t()  # B x K
+            if self.positives == 'mulsupcon':
+                return self._mulsupcon(query, keys, logits, query_labels, key_labels,
+                                       num_anchors)
+            logp = F.log_softmax(logits, dim=1)  # B x K
+            mask = self._positive_mask(query_labels, key_labels).to(dtype)  # B x K, 0/1
+            pos_count = mask.sum(dim=1)  # B
+            # Anchors without positives have an all-zero mask row, so their term is exactly 0.
+            per_anchor = -(mask * logp).sum(dim=1) / pos_count.clamp_min(1)  # B
+            if self.weighting == 'none':
+                denom = (pos_count > 0).sum().clamp_min(1)
+                return per_anchor.sum() / denom
+            return per_anchor.sum() / max(num_anchors, 1)
+
+    def _mulsupcon(self, query: torch.Tensor, keys: torch.Tensor, logits: torch.Tensor,
+                   query_labels: torch.Tensor, key_labels: torch.Tensor,
+                   num_anchors: int) -> torch.Tensor:
+        """MulSupCon terms; ``query`` is already divided by the temperature."""
+        dtype = logits.dtype
+        yq = (query_labels > 0).to(dtype)  # B x C
+        yk = (key_labels > 0).to(dtype)  # K x C
+        n = yk.sum(dim=0)  # C: |P_j|, the same for every anchor
+        # G_ij = sum_{k in P_j} logp_ik = q_i . (sum_{k in P_j} k_k) / tau - n_j * lse_i.
+        # Same value as logp @ yk, but the label product shrinks from B x K x C to the
+        # C x K x D class sums of the keys, which need no backward when the keys are detached.
+        lse = torch.logsumexp(logits, dim=1)  # B
+        class_sums = yk.t() @ keys  # C x D
+        g = query @ class_sums.t() - lse[:, None] * n[None, :]  # B x C
+        # A pair (i, j) is valid when anchor i has label j and some key carries j.
+        pairs = yq * (n > 0).to(dtype)  # B x C
+        pair_loss = -pairs * g / n.clamp_min(1)  # B x C: L_ij on valid pairs, else 0
+        if self.weighting == 'none':
+            return pair_loss.sum() / pairs.sum().clamp_min(1)
+        per_anchor = pair_loss.sum(dim=1) / pairs.sum(dim=1).clamp_min(1)  # B
+        return per_anchor.sum() / max(num_anchors, 1)
+
+    def _positive_mask(self, query_labels: torch.Tensor,
+                       key_labels: torch.Tensor) -> torch.Tensor:
+        if query_labels.dim() == 1:  # 'supcon' with class indices
+            same = query_labels[:, None] == key_labels[None, :]  # B x K
+            return (same & (query_labels >= 0)[:, None]).float()
+        yq = (query_labels > 0).float()  # B x C
+        yk = (key_labels > 0).float()  # K x C
+        # Shared-label counts are small integers, exact in float32.
+        overlap = yq @ yk.t()  # B x K
+        nq = yq.sum(dim=1)  # B
+        if self.positives == 'any':
+            return (overlap > 0).float()
+        # 'all' / one-hot 'supcon': equal binary vectors <=> overlap = |y_i| = |y_k|.
+        nk = yk.sum(dim=1)  # K
+        same = (overlap == nq[:, None]) & (overlap == nk[None, :]) & (nq > 0)[:, None]
+        return same.float()
+
+    def _check_inputs(self, query: torch.Tensor, keys: torch.Tensor, query_labels: torch.Tensor,
+                      key_labels: torch.Tensor) -> None:
+        # Shape checks only (Python-level, no host sync).
+        if query.dim() != 2 or keys.dim() != 2:
+            raise ValueError('query and keys must be 2-D (B x D and K x D), got shapes '
+                             f'{tuple(query.shape)} and {tuple(keys.shape)}')
+        if query.shape[1] != keys.shape[1]:
+            raise ValueError('query and keys must have the same feature dimension, got query '
+                             f'{tuple(query.shape)} and keys {tuple(keys.shape)}')
+        if query_labels.dim() != key_labels.dim():
+            raise ValueError('query_labels and key_labels must have the same number of '
+                             f'dimensions, got {tuple(query_labels.shape)} and '
+                             f'{tuple(key_labels.shape)}')
+        if query_labels.dim() == 1:
+            if self.positives != 'supcon':
+                raise ValueError(f'positives={self.positives!r} needs multi-hot labels (B x C '
+                                 f'and K x C), got 1-D labels {tuple(query_labels.shape)}; '
+                                 "class indices are only accepted with positives='supcon'")
+            for name, lab in (('query_labels', query_labels), ('key_labels', key_labels)):
+                if lab.is_floating_point() or lab.is_complex() or lab.dtype == torch.bool:
+                    raise ValueError(f'1-D {name} must hold integer class indices, got '
+                                     f'dtype {lab.dtype}')
+        elif query_labels.dim() == 2:
+            if query_labels.shape[1] != key_labels.shape[1]:
+                raise ValueError('query_labels and key_labels must have the same number of '
+                                 f'classes C, got query_labels {tuple(query_labels.shape)} and '
+                                 f'key_labels {tuple(key_labels.shape)}')
+        else:
+            raise ValueError('labels must be multi-hot (B x C, K x C) or, for '
+                             "positives='supcon', class indices (B,), (K,); got shapes "
+                             f'{tuple(query_labels.shape)} and {tuple(key_labels.shape)}')
+        if query_labels.shape[0] != query.shape[0]:
+            raise ValueError(f'query_labels has {query_labels.shape[0]} rows but query has '
+                             f'B = {query.shape[0]} (query {tuple(query.shape)}, query_labels '
+                             f'{tuple(query_labels.shape)})')
+        if key_labels.shape[0] != keys.shape[0]:
+            raise ValueError(f'key_labels has {key_labels.shape[0]} rows but keys has '
+                             f'K = {keys.shape[0]} (keys {tuple(keys.shape)}, key_labels '
+                             f'{tuple(key_labels.shape)})')

@@ -1,0 +1,15 @@
+# Copyright (c) mlcl_plugin authors. All rights reserved.
+"""Stock mmpretrain `tools/train.py`, runnable from this repository without installing the plugin.
+
+Same interface as mmpretrain's own script (it *is* that script, run from the mmpretrain wheel):
+`python tools/train.py --help`.
+"""
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mlcl_plugin.utils import run_stock_tool
+
+if __name__ == '__main__':
+    run_stock_tool('train.py')
