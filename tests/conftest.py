@@ -45,3 +45,46 @@ def coco128(shared_data):
     if not osp.isfile(ann):
         pytest.fail(f'{ann} is missing from the shared data')
     return root
+
+
+# --------------------------------------------------------------------------------------------
+# Tiny-run helpers: any shipped config rewritten to run one short epoch on CPU on small real or
+# generated data, then run through the stock tools/train.py.
+
+
+
+
+@pytest.fixture(scope='session')
+def toy_root(tmp_path_factory):
+    """A small generated ToyShapes set (16 train / 8 test images, 32 px)."""
+    from mlcl_plugin.datasets import make_toy_shapes
+
+    root = str(tmp_path_factory.mktemp('toy_shapes'))
+    make_toy_shapes(root, num_train=16, num_test=8, size=32)
+    return root
+
+
+@pytest.fixture(scope='session')
+def voc_root(tmp_path_factory):
+    """A tiny VOC2007-format tree (8 images) readable by mmpretrain's ``VOC`` dataset."""
+    import numpy as np
+    from PIL import Image
+
+    from tests.tiny_run import VOC_CLASSES
+
+    root = tmp_path_factory.mktemp('VOC2007')
+    for sub in ('Annotations', 'ImageSets/Main', 'JPEGImages'):
+        (root / sub).mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    names = [f'{i:06d}' for i in range(8)]
+    for i, name in enumerate(names):
+        Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(
+            root / 'JPEGImages' / f'{name}.jpg')
+        objects = ''.join(
+            f'<object><name>{VOC_CLASSES[c]}</name><difficult>{int(c == i)}</difficult></object>'
+            for c in sorted({i % 20, (3 * i + 1) % 20}))
+        (root / 'Annotations' / f'{name}.xml').write_text(
+            f'<annotation><filename>{name}.jpg</filename>{objects}</annotation>')
+    for split in ('trainval', 'test'):
+        (root / 'ImageSets' / 'Main' / f'{split}.txt').write_text('\n'.join(names) + '\n')
+    return str(root)

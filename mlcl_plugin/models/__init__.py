@@ -1,2 +1,7 @@
 # Copyright (c) mlcl_plugin authors. All rights reserved.
-from . import backbones, heads, losses, necks, selfsup, utils
+from .backbones import *  # noqa: F403
+from .heads import *  # noqa: F403
+from .losses import *  # noqa: F403
+from .necks import *  # noqa: F403
+from .selfsup import *  # noqa: F403
+from .utils import *  # noqa: F403

@@ -4,12 +4,15 @@
 Methods, all on the same query (B x D, requires grad) and keys (K x D = B own keys followed by
 a queue of Q entries, no grad, as with a momentum encoder):
 
-* ``ours``: ``MulSupConLoss`` (one B x K ``log_softmax`` and one (B x K)·(K x C) product).
-* ``(a) ref-rows``: the reference code's per-(anchor, label)-row formulation, written here from
-  the project's spec (ALGORITHMS.md §3.11): R = Σ|y_i| score rows x K columns, mask from an
+* ``ours``: ``MulSupConLoss`` (B x K logits, one logsumexp and C x K x D class sums of the keys).
+* ``(a) ref rows``: the reference code's per-(anchor, label)-row formulation, written here from
+  the project's spec (ALGORITHMS.md §3.11): R = Σ|y_i| score rows x K columns (the query
+  repeated per label, then a textbook SupCon L_out over the rows), mask from an
   (R x C)·(C x K) product, per-row weights from a Python list comprehension after ``.tolist()``.
 * ``(b) moco``: plain MoCo InfoNCE: positive logit q·k_own, negatives = the queue,
   cross-entropy with target 0.
+* ``(c) logp @ Y form``: the spec's vectorised form (§3.3: one B x K ``log_softmax`` and one
+  (B x K)·(K x C) product), shown for comparison with the class-sum evaluation ``ours`` uses.
 
 Time is the median over ``--repeats`` of one forward+backward (methods interleaved, so load
 drift hits all alike). Peak memory on CPU: each method runs in a fresh subprocess; after one
@@ -43,8 +46,13 @@ except ImportError:  # run from a checkout without installing the package
     sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
     from mlcl_plugin.models.losses.mulsupcon_loss import MulSupConLoss
 
-METHODS = ('ours', 'ref_rows', 'moco')
-LABELS = {'ours': 'ours (MulSupConLoss)', 'ref_rows': '(a) ref rows', 'moco': '(b) MoCo InfoNCE'}
+METHODS = ('ours', 'ref_rows', 'moco', 'spec_form')
+LABELS = {
+    'ours': 'ours (MulSupConLoss)',
+    'ref_rows': '(a) ref rows',
+    'moco': '(b) MoCo InfoNCE',
+    'spec_form': '(c) logp @ Y form',
+}
 
 
 def make_inputs(batch, queue, dim, classes, mean_labels, alpha, seed, device):
@@ -73,15 +81,20 @@ def make_inputs(batch, queue, dim, classes, mean_labels, alpha, seed, device):
 
 
 def reference_rows_loss(query, keys, query_labels, key_labels, temperature, per_sample=False):
-    """Per-(anchor, label)-row formulation of the reference code (spec §3.11)."""
+    """Per-(anchor, label)-row formulation of the reference code (spec §3.11).
+
+    Every (anchor, label) pair becomes one anchor row (the query repeated per label), scored
+    against all keys and fed to a textbook SupCon (L_out) criterion over R rows.
+    """
     num_anchors, num_classes = query_labels.shape
-    logits = query @ keys.t() / temperature  # B x K
     anchor_idx, label_idx = query_labels.nonzero(as_tuple=True)  # R pairs (host sync)
-    rows = logits[anchor_idx]  # R x K: one score row per (anchor, label)
+    rows = query[anchor_idx]  # R x D
+    scores = rows @ keys.t() / temperature  # R x K
+    scores = scores - scores.max(dim=1, keepdim=True).values.detach()
+    log_prob = scores - scores.exp().sum(dim=1, keepdim=True).log()  # R x K
     row_labels = F.one_hot(label_idx, num_classes).float()  # R x C
-    mask = row_labels @ key_labels.t()  # (R x C)·(C x K) -> R x K
-    logp = F.log_softmax(rows, dim=1)  # R x K
-    row_loss = -(mask * logp).sum(dim=1) / mask.sum(dim=1)  # R
+    mask = row_labels @ key_labels.t()  # (R x C)·(C x K) -> R x K positives of each row
+    row_loss = -(mask * log_prob).sum(dim=1) / mask.sum(dim=1)  # R
     counts = query_labels.sum(dim=1).long().tolist()  # host sync
     if per_sample:
         weights = [1.0 / (c * num_anchors) for c in counts for _ in range(c)]
@@ -101,12 +114,22 @@ def moco_loss(query, keys, temperature):
     return F.cross_entropy(logits, target)
 
 
+def spec_form_loss(query, keys, query_labels, key_labels, temperature):
+    """The spec's vectorised MulSupCon (weighting 'none'): G = log_softmax(S / tau) @ Y."""
+    logp = F.log_softmax(query @ keys.t() / temperature, dim=1)  # B x K
+    n = key_labels.sum(dim=0)  # C
+    pairs = query_labels * (n > 0).float()  # B x C
+    return -(pairs * (logp @ key_labels) / n.clamp_min(1)).sum() / pairs.sum().clamp_min(1)
+
+
 def build_method(name, temperature):
     if name == 'ours':
         loss_fn = MulSupConLoss(temperature=temperature)
         return lambda q, k, yq, yk: loss_fn(q, k, yq, yk)
     if name == 'ref_rows':
         return lambda q, k, yq, yk: reference_rows_loss(q, k, yq, yk, temperature)
+    if name == 'spec_form':
+        return lambda q, k, yq, yk: spec_form_loss(q, k, yq, yk, temperature)
     return lambda q, k, yq, yk: moco_loss(q, k, temperature)
 
 
@@ -126,8 +149,10 @@ def time_methods(args, classes, inputs):
     query, keys, yq, yk = inputs
     query.requires_grad_()
     fns = {m: build_method(m, args.temperature) for m in METHODS}
-    for fn in fns.values():  # warm-up
-        for _ in range(2):
+    # Warm-up: thread pools, allocator state and caches settle over the first few steps (the
+    # first timed block came out ~30 % slow with only two).
+    for _ in range(max(5, args.repeats // 5)):
+        for fn in fns.values():
             step(fn, query, keys, yq, yk)
     times = {m: [] for m in METHODS}
     for _ in range(args.repeats):
@@ -202,6 +227,8 @@ def check_values(args, inputs):
         ref = reference_rows_loss(query, keys, yq, yk, args.temperature,
                                   per_sample=weighting == 'per_sample')
         diffs[weighting] = (ours.item(), abs(ours.item() - ref.item()))
+    spec = spec_form_loss(query, keys, yq, yk, args.temperature)
+    diffs['spec_form'] = (spec.item(), abs(spec.item() - diffs['none'][0]))
     return diffs
 
 
@@ -215,7 +242,7 @@ def main():
     parser.add_argument('--queue', type=int, default=8192)
     parser.add_argument('--dim', type=int, default=128)
     parser.add_argument('--classes', type=int, nargs='+', default=[80, 365])
-    parser.add_argument('--repeats', type=int, default=20)
+    parser.add_argument('--repeats', type=int, default=30)
     parser.add_argument('--threads', type=int, default=torch.get_num_threads())
     parser.add_argument('--temperature', type=float, default=0.1)
     parser.add_argument('--mean-labels', type=float, default=2.9,
@@ -274,9 +301,12 @@ def main():
             line += (f'; memory ours/(a) {mem["ours"] / mem["ref_rows"]:.2f}, '
                      f'ours/(b) {mem["ours"] / mem["moco"]:.2f}')
         print(line)
-        for weighting, (value, diff) in diffs.items():
+        for weighting in ('none', 'per_sample'):
+            value, diff = diffs[weighting]
             print(f'    loss ours vs (a), weighting={weighting!r}: {value:.6f}, '
                   f'max abs diff {diff:.2e}')
+        print(f'    loss ours vs (c): abs diff {diffs["spec_form"][1]:.2e}; (c) costs '
+              f'{times["spec_form"] / times["ours"]:.2f}x ours')
         print(f'    most frequent class on {top:.0%} of samples')
 
 

@@ -6,6 +6,7 @@ from the reference code.
 """
 import contextlib
 import numbers
+from typing import Tuple
 
 import torch
 import torch.nn.functional as F
@@ -47,10 +48,19 @@ class MulSupConLoss(nn.Module):
 
       .. math:: L_{ij} = -\frac{1}{|P_j|} \sum_{k \in P_j} \ell_{ik}
 
-      Because :math:`P_j` does not depend on the anchor, all terms come from one
-      ``log_softmax`` (B x K) and one (B x K)·(K x C) product:
-      :math:`G = \ell \tilde Y`, :math:`n_j = \sum_k \tilde y_{kj}`,
-      :math:`L_{ij} = -G_{ij} / n_j`. Only pairs with :math:`n_j > 0` are valid.
+      Because :math:`P_j` does not depend on the anchor, all terms come from B x C matrices:
+      with :math:`n_j = |P_j| = \sum_k \tilde y_{kj}`, :math:`G = \ell \tilde Y` (B x C) and
+      :math:`L_{ij} = -G_{ij} / n_j` (the spec's form: one B x K ``log_softmax`` and one
+      (B x K)·(K x C) product). Since :math:`\ell` is linear in the keys up to the per-row
+      :math:`\mathrm{lse}_i = \log \sum_k \exp(s_{ik})`, the code evaluates the same
+      :math:`G` as
+
+      .. math:: G_{ij} = q_i^\top m_j / \tau - n_j \, \mathrm{lse}_i, \qquad
+                m_j = \sum_{k \in P_j} k_k \quad (M = \tilde Y^\top K,\ C \times D),
+
+      which replaces the B x K x C label product (forward and backward) by a C x K x D one
+      that needs no backward when the keys are detached (MoCo). Only pairs with
+      :math:`n_j > 0` are valid.
     * ``'all'``: :math:`P_i` = keys whose label vector equals :math:`y_i` exactly.
     * ``'any'``: :math:`P_i` = keys sharing at least one label with :math:`y_i`.
     * ``'supcon'``: single-label targets (one-hot rows, or integer class indices of shape
@@ -74,12 +84,16 @@ class MulSupConLoss(nn.Module):
 
     Anchors without labels or without any positive contribute nothing. A batch without any
     positive pair returns exactly 0 that keeps its autograd graph (backward gives zero grads).
+    Multi-hot labels must be 0/1 (bool or any numeric dtype); they are used as given, neither
+    binarised nor validated (either would cost passes over the K x C label queue or a host
+    sync).
 
     Differences from the reference code (``williamzhangsjtu/MulSupCon``):
 
-    * The reference materialises one score row per (anchor, label) pair (Σ|y_i| x K) and builds
-      its weights after a host sync; this form is exact (same value and gradient) with one
-      B x K ``log_softmax``, no Python loop and no host sync.
+    * The reference materialises one score row per (anchor, label) pair (Σ|y_i| x K rows), builds
+      the positive mask with a (Σ|y_i| x C)·(C x K) product and its weights after a host sync;
+      this form is exact (same value and gradient up to float rounding) with only B x K logits,
+      no Python loop and no host sync.
     * ``'any'``: an unlabeled anchor has no positive here and is skipped; the reference divides
       by |P_i| = 0 (NaN).
     * ``'all'``: an unlabeled anchor has no positive here; the reference matches it with every
@@ -143,14 +157,32 @@ class MulSupConLoss(nn.Module):
             query (torch.Tensor): Anchors, ``B x D``, L2-normalised.
             keys (torch.Tensor): Keys, ``K x D``, L2-normalised (usually the batch's own keys
                 followed by a queue).
-            query_labels (torch.Tensor): Multi-hot anchor labels ``B x C`` (bool or 0/1 of any
-                dtype; entries > 0 count as present). For ``positives='supcon'`` also integer
-                class indices of shape ``(B,)`` (negative = no label).
+            query_labels (torch.Tensor): Multi-hot anchor labels ``B x C``, bool or 0/1 of any
+                dtype (not validated: that would need a host sync). For ``positives='supcon'``
+                also integer class indices of shape ``(B,)`` (negative = no label).
             key_labels (torch.Tensor): Key labels, ``K x C`` (or ``(K,)`` for ``'supcon'``),
                 same encoding as ``query_labels``.
 
         Returns:
             torch.Tensor: Scalar loss, float32 (float64 for float64 inputs).
+        """
+        total, count = self.loss_terms(query, keys, query_labels, key_labels)
+        return total / count.clamp_min(1)
+
+    def loss_terms(self, query: torch.Tensor, keys: torch.Tensor, query_labels: torch.Tensor,
+                   key_labels: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The loss as ``(sum of terms, number of terms)``; ``forward`` = sum / max(number, 1).
+
+        A distributed caller divides each rank's sum by the count summed over ranks, so the
+        DDP-averaged loss equals the loss of the concatenated batch (see ``MulSupConHead``).
+        The number of terms is: valid (anchor, label) pairs (``'mulsupcon'``, ``'none'``);
+        anchors with a positive (other modes, ``'none'``); all B anchors (``'per_sample'``).
+
+        Args:
+            query, keys, query_labels, key_labels: as :meth:`forward`.
+
+        Returns:
+            tuple[Tensor, Tensor]: scalar sum (with gradient) and scalar count (no gradient).
         """
         self._check_inputs(query, keys, query_labels, key_labels)
         num_anchors = query.shape[0]
@@ -160,49 +192,58 @@ class MulSupConLoss(nn.Module):
             # Scaling the B x D queries is cheaper than scaling the B x K logits.
             query = query.to(dtype) / self.temperature
             keys = keys.to(dtype)
-            logits = query @ keys.t()  # B x K
             if self.positives == 'mulsupcon':
-                return self._mulsupcon(query, keys, logits, query_labels, key_labels,
-                                       num_anchors)
-            logp = F.log_softmax(logits, dim=1)  # B x K
+                return self._mulsupcon(query, keys, query_labels, key_labels, num_anchors)
+            # No Python reference to the B x K logits: log_softmax keeps only its output.
+            logp = F.log_softmax(query @ keys.t(), dim=1)  # B x K
             mask = self._positive_mask(query_labels, key_labels).to(dtype)  # B x K, 0/1
             pos_count = mask.sum(dim=1)  # B
             # Anchors without positives have an all-zero mask row, so their term is exactly 0.
             per_anchor = -(mask * logp).sum(dim=1) / pos_count.clamp_min(1)  # B
             if self.weighting == 'none':
-                denom = (pos_count > 0).sum().clamp_min(1)
-                return per_anchor.sum() / denom
-            return per_anchor.sum() / max(num_anchors, 1)
+                return per_anchor.sum(), (pos_count > 0).sum().to(dtype)
+            return per_anchor.sum(), query.new_tensor(float(num_anchors))
 
-    def _mulsupcon(self, query: torch.Tensor, keys: torch.Tensor, logits: torch.Tensor,
-                   query_labels: torch.Tensor, key_labels: torch.Tensor,
-                   num_anchors: int) -> torch.Tensor:
+    def _mulsupcon(self, query: torch.Tensor, keys: torch.Tensor, query_labels: torch.Tensor,
+                   key_labels: torch.Tensor,
+                   num_anchors: int) -> Tuple[torch.Tensor, torch.Tensor]:
         """MulSupCon terms; ``query`` is already divided by the temperature."""
-        dtype = logits.dtype
-        yq = (query_labels > 0).to(dtype)  # B x C
-        yk = (key_labels > 0).to(dtype)  # K x C
+        dtype = query.dtype
+        # 0/1 labels are used as given: binarising a K x C label queue costs two extra passes,
+        # and `.to` is free when the labels already have the compute dtype.
+        yq = query_labels.to(dtype)  # B x C
+        yk = key_labels.to(dtype)  # K x C
         n = yk.sum(dim=0)  # C: |P_j|, the same for every anchor
         # G_ij = sum_{k in P_j} logp_ik = q_i . (sum_{k in P_j} k_k) / tau - n_j * lse_i.
         # Same value as logp @ yk, but the label product shrinks from B x K x C to the
         # C x K x D class sums of the keys, which need no backward when the keys are detached.
-        lse = torch.logsumexp(logits, dim=1)  # B
+        lse = torch.logsumexp(query @ keys.t(), dim=1)  # B, from the B x K logits
         class_sums = yk.t() @ keys  # C x D
         g = query @ class_sums.t() - lse[:, None] * n[None, :]  # B x C
         # A pair (i, j) is valid when anchor i has label j and some key carries j.
         pairs = yq * (n > 0).to(dtype)  # B x C
         pair_loss = -pairs * g / n.clamp_min(1)  # B x C: L_ij on valid pairs, else 0
         if self.weighting == 'none':
-            return pair_loss.sum() / pairs.sum().clamp_min(1)
+            return pair_loss.sum(), pairs.sum().detach()
         per_anchor = pair_loss.sum(dim=1) / pairs.sum(dim=1).clamp_min(1)  # B
-        return per_anchor.sum() / max(num_anchors, 1)
+        return per_anchor.sum(), query.new_tensor(float(num_anchors))
+
+    def positive_mask(self, query_labels: torch.Tensor,
+                      key_labels: torch.Tensor) -> torch.Tensor:
+        """``B x K`` 0/1 mask of each anchor's positive keys (for ``'mulsupcon'``: the keys
+        sharing at least one label, the union of the per-label positive sets)."""
+        if self.positives == 'mulsupcon':
+            overlap = (query_labels > 0).float() @ (key_labels > 0).float().t()  # B x K
+            return (overlap > 0).float()
+        return self._positive_mask(query_labels, key_labels)
 
     def _positive_mask(self, query_labels: torch.Tensor,
                        key_labels: torch.Tensor) -> torch.Tensor:
         if query_labels.dim() == 1:  # 'supcon' with class indices
             same = query_labels[:, None] == key_labels[None, :]  # B x K
             return (same & (query_labels >= 0)[:, None]).float()
-        yq = (query_labels > 0).float()  # B x C
-        yk = (key_labels > 0).float()  # K x C
+        yq = query_labels.float()  # B x C
+        yk = key_labels.float()  # K x C
         # Shared-label counts are small integers, exact in float32.
         overlap = yq @ yk.t()  # B x K
         nq = yq.sum(dim=1)  # B
@@ -219,6 +260,8 @@ class MulSupConLoss(nn.Module):
         if query.dim() != 2 or keys.dim() != 2:
             raise ValueError('query and keys must be 2-D (B x D and K x D), got shapes '
                              f'{tuple(query.shape)} and {tuple(keys.shape)}')
+        if keys.shape[0] == 0:
+            raise ValueError(f'keys must hold at least one key, got {tuple(keys.shape)}')
         if query.shape[1] != keys.shape[1]:
             raise ValueError('query and keys must have the same feature dimension, got query '
                              f'{tuple(query.shape)} and keys {tuple(keys.shape)}')

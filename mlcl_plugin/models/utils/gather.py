@@ -66,6 +66,7 @@ def global_mean_factor(count: torch.Tensor) -> torch.Tensor:
     """
     count = count.detach().float()
     if is_distributed():
-        count = all_reduce(count.clone(), op='sum')
+        count = count.clone()
+        all_reduce(count, op='sum')  # in place
         return count.clamp_min(1.0) / get_world_size()
     return count.clamp_min(1.0)

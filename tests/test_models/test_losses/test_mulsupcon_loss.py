@@ -87,6 +87,8 @@ def make_batch(seed, own_keys, num_anchors=6, queue=8, dim=5, classes=4, one_hot
         keys = torch.cat([own, queue_feats])
         key_labels = torch.cat([query_labels, queue_labels])
     else:
+        # No key carries the last class: anchors' pairs with it have no positive.
+        queue_labels[:, -1] = 0
         keys, key_labels = queue_feats, queue_labels
     return query, keys, query_labels, key_labels
 
@@ -151,6 +153,34 @@ def test_gradcheck_double(positives):
         assert loss_fn(query, keys, ql, kl).dtype == torch.float64
         assert torch.autograd.gradcheck(lambda q, k, fn=loss_fn: fn(q, k, ql, kl),
                                         (query, keys))
+
+
+@pytest.mark.parametrize('weighting', WEIGHTINGS)
+def test_float32_matches_spec_form_in_float64(weighting):
+    # Queue-sized case at a low temperature against the spec's vectorised form (one
+    # log_softmax and one (B x K)·(K x C) product) in float64: checks the float32 rounding of
+    # the class-sum evaluation where |P_j| is in the hundreds.
+    gen = torch.Generator().manual_seed(0)
+    query = F.normalize(torch.randn(64, 32, generator=gen), dim=1)
+    keys = F.normalize(torch.cat([query + 0.3 * torch.randn(64, 32, generator=gen),
+                                  torch.randn(1984, 32, generator=gen)]), dim=1)
+    key_labels = (torch.rand(2048, 20, generator=gen) < 0.15).float()
+    query_labels = key_labels[:64]
+    q32 = query.clone().requires_grad_()
+    ours = MulSupConLoss(0.05, weighting=weighting)(q32, keys, query_labels, key_labels)
+    ours.backward()
+
+    q64 = query.double().requires_grad_()
+    logp = F.log_softmax(q64 @ keys.double().t() / 0.05, dim=1)
+    n = key_labels.double().sum(0)
+    pair_loss = -query_labels.double() * (logp @ key_labels.double()) / n
+    if weighting == 'none':
+        ref = pair_loss.sum() / query_labels.sum()
+    else:
+        ref = (pair_loss.sum(1) / query_labels.double().sum(1).clamp_min(1)).sum() / 64
+    ref.backward()
+    torch.testing.assert_close(ours.double(), ref, rtol=1e-6, atol=0)
+    torch.testing.assert_close(q32.grad.double(), q64.grad, rtol=1e-4, atol=1e-7)
 
 
 @pytest.mark.parametrize(('positives', 'weighting'), list(itertools.product(POSITIVES,
@@ -269,5 +299,7 @@ def test_bad_shapes():
         loss_fn(q, k, ql, torch.zeros(6, dtype=torch.long))
     with pytest.raises(ValueError, match='integer class indices'):
         MulSupConLoss(positives='supcon')(q, k, torch.zeros(4), torch.zeros(6))
+    with pytest.raises(ValueError, match='at least one key'):
+        loss_fn(q, k[:0], ql, kl[:0])
     with pytest.raises(ValueError, match='multi-hot'):
         loss_fn(q, k, torch.ones(4, 2, 1), torch.ones(6, 2, 1))

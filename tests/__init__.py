@@ -1,0 +1,1 @@
+# Copyright (c) mlcl_plugin authors. All rights reserved.

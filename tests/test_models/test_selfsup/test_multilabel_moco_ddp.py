@@ -1,0 +1,71 @@
+# Copyright (c) mlcl_plugin authors. All rights reserved.
+"""DDP: 2 gloo processes on CPU give the same loss, gradients and queue as one process on the
+concatenated batch (keys and labels gathered before the loss and the enqueue)."""
+import os.path as osp
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from tests.test_models.test_selfsup.moco_fixtures import build_moco, make_batch
+
+STEPS = 3
+LOCAL_BATCH = 4
+
+
+def _run(model, views, samples):
+    """One step: loss, backward, SGD; returns (loss, grads, queue, queue_labels)."""
+    out = model.loss(views, samples)
+    model.zero_grad()
+    out['loss'].backward()
+    grads = {n: p.grad.detach().clone() for n, p in model.named_parameters()
+             if p.grad is not None}
+    if dist.is_initialized():
+        for g in grads.values():  # what DDP does: average over ranks
+            dist.all_reduce(g)
+            g /= dist.get_world_size()
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if n in grads:
+                p -= 0.5 * grads[n]
+    return (out['loss'].detach(), grads, model.queue.clone(), model.queue_labels.clone())
+
+
+def _worker(rank, world, init_file, out_dir, head):
+    dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank,
+                            world_size=world)
+    try:
+        model = build_moco(queue_len=16, queue_mode='always', **head)
+        results = []
+        for step in range(STEPS):
+            views, samples = make_batch(step, LOCAL_BATCH * world)
+            part = slice(rank * LOCAL_BATCH, (rank + 1) * LOCAL_BATCH)
+            results.append(_run(model, [v[part] for v in views], samples[part]))
+        torch.save(results, osp.join(out_dir, f'rank{rank}.pth'))
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.parametrize('head', [dict(), dict(positives='any'),
+                                  dict(weighting='per_sample')])
+def test_two_gloo_processes_equal_one_process(tmp_path, head):
+    world = 2
+    mp.spawn(_worker, args=(world, str(tmp_path / 'init'), str(tmp_path), head),
+             nprocs=world, join=True)
+    ranks = [torch.load(tmp_path / f'rank{r}.pth', weights_only=False) for r in range(world)]
+
+    single = build_moco(queue_len=16, queue_mode='always', **head)
+    for step in range(STEPS):
+        loss, grads, queue, queue_labels = _run(single, *make_batch(step, LOCAL_BATCH * world))
+        # DDP reports per-rank losses; their mean is the loss of the concatenated batch
+        mean_loss = torch.stack([r[step][0] for r in ranks]).mean()
+        torch.testing.assert_close(mean_loss, loss, rtol=1e-5, atol=1e-6)
+        for r in ranks:
+            assert r[step][1].keys() == grads.keys()
+            for name in grads:
+                torch.testing.assert_close(r[step][1][name], grads[name], rtol=1e-4,
+                                           atol=1e-6, msg=f'{step} {name}')
+            torch.testing.assert_close(r[step][2], queue)
+            torch.testing.assert_close(r[step][3], queue_labels)

@@ -1,0 +1,38 @@
+# Copyright (c) mlcl_plugin authors. All rights reserved.
+"""`tools/dist_train.sh CONFIG 2` (torchrun, gloo on CPU) runs a shipped config end to end."""
+import os
+import os.path as osp
+import socket
+import subprocess
+
+from mmengine.config import Config
+
+from tests.tiny_run import REPO_ROOT, make_tiny
+
+PRETRAIN = 'configs/toy_shapes/mulsupcon_resnet18-w32_1xb64-coslr-40e_toyshapes.py'
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def test_dist_train_two_processes_on_cpu(coco128, toy_root, voc_root, tmp_path):
+    data = {'coco128': coco128, 'toy': toy_root, 'voc': voc_root}
+    cfg = make_tiny(Config.fromfile(osp.join(REPO_ROOT, PRETRAIN)), data, str(tmp_path),
+                    num_samples=16)
+    # the shipped GPU setting (SyncBN) is reverted to BN for CPU DDP by the plugin
+    cfg.model.backbone.norm_cfg = dict(type='SyncBN')
+    path = tmp_path / 'cfg.py'
+    cfg.dump(str(path))
+    env = dict(os.environ, PORT=str(_free_port()), OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        ['bash', osp.join(REPO_ROOT, 'tools', 'dist_train.sh'), str(path), '2',
+         '--work-dir', str(tmp_path)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, env=env)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-5000:]
+    assert 'Distributed training: True' in log
+    assert "'world_size': 2" in log or 'world_size: 2' in log or 'GPU number: 2' in log
+    assert osp.isfile(tmp_path / 'epoch_1.pth')

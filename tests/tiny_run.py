@@ -1,0 +1,88 @@
+# Copyright (c) mlcl_plugin authors. All rights reserved.
+"""Helpers to run any shipped config for a tiny CPU run through the stock tools/train.py."""
+import os.path as osp
+import subprocess
+import sys
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair',
+               'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant',
+               'sheep', 'sofa', 'train', 'tvmonitor')
+
+
+def _walk(node, fn):
+    if isinstance(node, dict):
+        fn(node)
+        for value in node.values():
+            _walk(value, fn)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _walk(value, fn)
+
+
+def _shrink_transform(t):
+    kind = t.get('type')
+    if kind == 'RandomResizedCrop':
+        t['scale'] = 32
+    elif kind in ('ResizeEdge', 'Resize'):
+        t['scale'] = 36
+    elif kind == 'CenterCrop':
+        t['crop_size'] = 32
+
+
+def make_tiny(cfg, data, work_dir, checkpoint=None, num_samples=8, batch_size=4):
+    """Rewrite a loaded mmengine ``Config`` in place for a tiny CPU run.
+
+    Args:
+        cfg (Config): the shipped config.
+        data (dict): ``{'coco128': root, 'toy': root, 'voc': root}``.
+        work_dir (str): where the run writes.
+        checkpoint (str, optional): for ``Pretrained`` backbones (linear/fine-tune configs).
+    """
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(name)
+        if not loader:
+            continue
+        loader.update(num_workers=0, persistent_workers=False, pin_memory=False,
+                      batch_size=batch_size)
+        ds = loader['dataset']
+        if ds['type'] == 'COCOMultiLabel':
+            ds.update(data_root=data['coco128'],
+                      ann_file='annotations/instances_train2017.json',
+                      data_prefix='train2017/')
+        elif ds['type'] == 'MultiLabelDataset':
+            ds.update(data_root=data['toy'])
+        elif ds['type'] == 'VOC':
+            ds.update(data_root=data['voc'])
+        else:
+            raise AssertionError(f'no tiny data for dataset type {ds["type"]}')
+        ds['indices'] = num_samples
+    _walk(cfg.get('train_dataloader', {}), _shrink_transform)
+    _walk(cfg.get('val_dataloader', {}), _shrink_transform)
+    _walk(cfg.get('test_dataloader', {}), _shrink_transform)
+    if cfg.train_cfg.get('type') == 'EpochBasedTrainLoop':
+        cfg.train_cfg['max_epochs'] = 1
+        if 'val_interval' in cfg.train_cfg:
+            cfg.train_cfg['val_interval'] = 1
+    cfg.default_hooks.logger['interval'] = 1
+    cfg.default_hooks.checkpoint['interval'] = 1
+    cfg.work_dir = work_dir
+    backbone = cfg.model.get('backbone', {})
+    init_cfg = backbone.get('init_cfg')
+    if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+        assert checkpoint is not None, 'this config needs a pretrained checkpoint'
+        init_cfg['checkpoint'] = checkpoint
+    return cfg
+
+
+def run_stock_train(config_path, work_dir, *extra, env=None, timeout=600):
+    """Run ``python tools/train.py CONFIG --work-dir WORK_DIR`` and return the process."""
+    cmd = [sys.executable, osp.join(REPO_ROOT, 'tools', 'train.py'), str(config_path),
+           '--work-dir', str(work_dir), *extra]
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+    if proc.returncode != 0:
+        raise AssertionError(f'{" ".join(cmd)} failed:\n{proc.stdout[-3000:]}\n'
+                             f'{proc.stderr[-6000:]}')
+    return proc
