@@ -72,7 +72,7 @@ def pretrained(data, tmp_path_factory):
     out = {}
     for key, rel in (('coco', 'configs/mulsupcon_r50_coco.py'),
                      ('toy', 'configs/toy_shapes/'
-                             'mulsupcon_resnet18-w32_1xb64-coslr-40e_toyshapes.py')):
+                             'mulsupcon_resnet18-w16_1xb64-coslr-15e_toyshapes.py')):
         work_dir = tmp_path_factory.mktemp(f'pretrain_{key}')
         cfg = make_tiny(_load(rel), data, str(work_dir))
         path = work_dir / 'cfg.py'
@@ -88,7 +88,7 @@ def pretrained(data, tmp_path_factory):
 def test_config_tiny_run_through_stock_train(rel, data, pretrained, tmp_path):
     checkpoint = pretrained['toy' if 'toy' in rel else 'coco']
     if rel in ('configs/mulsupcon_r50_coco.py',
-               'configs/toy_shapes/mulsupcon_resnet18-w32_1xb64-coslr-40e_toyshapes.py'):
+               'configs/toy_shapes/mulsupcon_resnet18-w16_1xb64-coslr-15e_toyshapes.py'):
         return  # already run by the `pretrained` fixture
     cfg = make_tiny(_load(rel), data, str(tmp_path), checkpoint=checkpoint)
     path = tmp_path / 'cfg.py'

@@ -10,7 +10,7 @@ Steps, each through the stock mmpretrain ``tools/train.py``:
 4. print the two rows of metrics side by side.
 
 Example:
-    python tools/run_main_job.py               # ~6 min on a 2-core CPU
+    python tools/run_main_job.py               # ~7 min on a 2-core CPU
     python tools/run_main_job.py --epochs 2 --probe-epochs 1 --num-train 256   # smoke run
 """
 import argparse
@@ -25,9 +25,9 @@ import time
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-PRETRAIN_CFG = 'configs/toy_shapes/mulsupcon_resnet18-w32_1xb64-coslr-40e_toyshapes.py'
-PROBE_CFG = 'configs/toy_shapes/resnet18-w32_linear-adam-10e_toyshapes.py'
-RANDOM_PROBE_CFG = 'configs/toy_shapes/resnet18-w32_randinit-linear-adam-10e_toyshapes.py'
+PRETRAIN_CFG = 'configs/toy_shapes/mulsupcon_resnet18-w16_1xb64-coslr-15e_toyshapes.py'
+PROBE_CFG = 'configs/toy_shapes/resnet18-w16_linear-adam-10e_toyshapes.py'
+RANDOM_PROBE_CFG = 'configs/toy_shapes/resnet18-w16_randinit-linear-adam-10e_toyshapes.py'
 METRICS = ('mAP', 'hamming_accuracy', 'example_f1', 'macro_f1', 'micro_f1', 'precision@1')
 
 
@@ -63,7 +63,7 @@ def main(argv=None):
                                      'on the embedded ToyShapes set')
     parser.add_argument('--work-dir', default='work_dirs/main_job')
     parser.add_argument('--data-root', default='data/toy_shapes')
-    parser.add_argument('--epochs', type=int, default=40, help='pretraining epochs')
+    parser.add_argument('--epochs', type=int, default=15, help='pretraining epochs')
     parser.add_argument('--probe-epochs', type=int, default=10, help='linear-probe epochs')
     parser.add_argument('--num-train', type=int, default=2400)
     parser.add_argument('--num-test', type=int, default=600)

@@ -3,7 +3,8 @@
 
 The README's main job must run on a fresh machine without downloading anything, so the plugin
 carries a generator instead of data. Every image holds 1 to ``max_objects`` shapes of distinct
-classes at random positions and sizes, each in a random colour, on a random noisy background.
+classes at random positions and sizes, each in a random bright colour, on a random dark noisy
+background.
 A label is the *shape*, never the colour, so a representation must encode geometry to separate
 the classes; a randomly initialised CNN encodes colour and texture well but shape poorly, which
 makes the set a clear test for (multi-label) contrastive pretraining.
@@ -53,25 +54,24 @@ def _draw_shape(draw: ImageDraw.ImageDraw, cls: int, cx: float, cy: float, r: fl
 def _render(rng: np.random.Generator, size: int, max_objects: int) -> tuple:
     """Render one image; returns (PIL image, sorted label list)."""
     num_classes = len(TOY_SHAPES_CLASSES)
-    bg = rng.integers(0, 256, size=3)
-    noise = rng.normal(0, 18, size=(size, size, 3))
+    # dark background, bright shapes: colour varies but contrast is always high, so the
+    # shapes are visible after colour jitter and the label depends on geometry alone
+    bg = rng.integers(0, 90, size=3)
+    noise = rng.normal(0, 12, size=(size, size, 3))
     canvas = np.clip(bg[None, None, :] + noise, 0, 255).astype(np.uint8)
     img = Image.fromarray(canvas)
     draw = ImageDraw.Draw(img)
     count = int(rng.integers(1, max_objects + 1))
     labels = sorted(rng.choice(num_classes, size=count, replace=False).tolist())
     for cls in rng.permutation(labels):
-        r = float(rng.uniform(0.12, 0.22) * size)
+        r = float(rng.uniform(0.16, 0.26) * size)
         cx, cy = rng.uniform(r, size - r, size=2)
-        # keep the shape visible against the background: push colour away from it
-        color = rng.integers(0, 256, size=3)
-        if np.abs(color - bg).sum() < 150:
-            color = 255 - bg
+        color = rng.integers(150, 256, size=3)
         _draw_shape(draw, int(cls), float(cx), float(cy), r, tuple(int(c) for c in color))
     return img, labels
 
 
-def make_toy_shapes(root: str, num_train: int = 2400, num_test: int = 600, size: int = 64,
+def make_toy_shapes(root: str, num_train: int = 2400, num_test: int = 600, size: int = 32,
                     max_objects: int = 3, seed: int = 0, overwrite: bool = False) -> dict:
     """Generate the ToyShapes multi-label image set (deterministic for a given seed).
 
@@ -79,7 +79,7 @@ def make_toy_shapes(root: str, num_train: int = 2400, num_test: int = 600, size:
         root (str): output folder.
         num_train (int): training images. Defaults to 2400.
         num_test (int): test images. Defaults to 600.
-        size (int): square image side in pixels. Defaults to 64.
+        size (int): square image side in pixels. Defaults to 32.
         max_objects (int): at most this many shapes (of distinct classes) per image.
             Defaults to 3.
         seed (int): random seed. Defaults to 0.
@@ -93,7 +93,7 @@ def make_toy_shapes(root: str, num_train: int = 2400, num_test: int = 600, size:
         raise ValueError(f'max_objects must be in [1, {len(TOY_SHAPES_CLASSES)}], '
                          f'got {max_objects}')
     params = dict(num_train=num_train, num_test=num_test, size=size, max_objects=max_objects,
-                  seed=seed, version=1)
+                  seed=seed, version=2)
     stamp = osp.join(root, 'toy_shapes.json')
     ann_files = {split: osp.join(root, f'{split}.json') for split in ('train', 'test')}
     if not overwrite and osp.isfile(stamp) and all(map(osp.isfile, ann_files.values())):

@@ -9,7 +9,7 @@ from mmengine.config import Config
 
 from tests.tiny_run import REPO_ROOT, make_tiny
 
-PRETRAIN = 'configs/toy_shapes/mulsupcon_resnet18-w32_1xb64-coslr-40e_toyshapes.py'
+PRETRAIN = 'configs/toy_shapes/mulsupcon_resnet18-w16_1xb64-coslr-15e_toyshapes.py'
 
 
 def _free_port():

@@ -15,8 +15,8 @@ from mmengine.config import Config
 
 from tests.tiny_run import REPO_ROOT, make_tiny, run_stock_train
 
-PRETRAIN = 'configs/toy_shapes/mulsupcon_resnet18-w32_1xb64-coslr-40e_toyshapes.py'
-PROBE = 'configs/toy_shapes/resnet18-w32_linear-adam-10e_toyshapes.py'
+PRETRAIN = 'configs/toy_shapes/mulsupcon_resnet18-w16_1xb64-coslr-15e_toyshapes.py'
+PROBE = 'configs/toy_shapes/resnet18-w16_linear-adam-10e_toyshapes.py'
 
 
 def _iter_config(data, work_dir, max_iters):
@@ -96,3 +96,30 @@ def test_pretrained_backbone_loads_with_prefix(runs, tmp_path):
     for key in backbone:
         # frozen_stages=4: every backbone tensor is the pretrained one, unchanged by the probe
         assert torch.equal(probe[key], source[key]), key
+
+
+def test_stock_test_tool_scores_a_checkpoint(runs, tmp_path):
+    """tools/test.py (the stock script from the mmpretrain wheel) evaluates a probe checkpoint
+    with the paper metric and dumps the metrics."""
+    import pickle
+    import subprocess
+    import sys
+
+    checkpoint = osp.join(runs['straight'], 'iter_4.pth')
+    cfg = make_tiny(Config.fromfile(osp.join(REPO_ROOT, PROBE)), runs['data'], str(tmp_path),
+                    checkpoint=checkpoint)
+    path = tmp_path / 'probe.py'
+    cfg.dump(str(path))
+    run_stock_train(path, tmp_path)
+    out = tmp_path / 'metrics.pkl'
+    proc = subprocess.run(
+        [sys.executable, osp.join(REPO_ROOT, 'tools', 'test.py'), str(path),
+         str(tmp_path / 'epoch_1.pth'), '--work-dir', str(tmp_path), '--out', str(out),
+         '--out-item', 'metrics'],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(out, 'rb') as f:
+        metrics = pickle.load(f)
+    for key in ('mAP', 'hamming_accuracy', 'example_f1', 'macro_f1', 'micro_f1',
+                'precision@1'):
+        assert 0.0 <= metrics[f'multi-label/{key}'] <= 100.0

@@ -18,7 +18,7 @@ def main(argv=None):
     parser.add_argument('root', nargs='?', default='data/toy_shapes', help='output folder')
     parser.add_argument('--num-train', type=int, default=2400)
     parser.add_argument('--num-test', type=int, default=600)
-    parser.add_argument('--size', type=int, default=64)
+    parser.add_argument('--size', type=int, default=32)
     parser.add_argument('--max-objects', type=int, default=3)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--overwrite', action='store_true')

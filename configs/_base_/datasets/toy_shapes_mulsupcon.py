@@ -1,10 +1,10 @@
 # ToyShapes (the embedded, generated default set; `python tools/misc/make_toy_shapes.py`):
-# 64 px images with 1-3 shapes of 8 classes in random colours; two views with their labels.
+# 32 px images with 1-3 shapes of 8 classes in random colours; two views with their labels.
 dataset_type = 'MultiLabelDataset'
 data_root = 'data/toy_shapes/'
 
 view_pipeline = [
-    dict(type='RandomResizedCrop', scale=64, crop_ratio_range=(0.6, 1.0), backend='pillow'),
+    dict(type='RandomResizedCrop', scale=32, crop_ratio_range=(0.8, 1.0), backend='pillow'),
     dict(type='RandomFlip', prob=0.5),
     dict(
         type='RandomApply',

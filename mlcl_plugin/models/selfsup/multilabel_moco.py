@@ -94,8 +94,8 @@ class MultiLabelMoCo(BaseSelfSupervisor):
             raise ValueError(f'queue_len must be a positive int, got {queue_len!r}')
         if queue_mode not in self.QUEUE_MODES:
             raise ValueError(f'queue_mode must be one of {self.QUEUE_MODES}, got {queue_mode!r}')
-        if not 0.0 < momentum <= 1.0:
-            raise ValueError(f'momentum (mmengine convention, 1 - m) must be in (0, 1], got '
+        if not 0.0 < momentum < 1.0:
+            raise ValueError(f'momentum (mmengine convention, 1 - m) must be in (0, 1), got '
                              f'{momentum}')
         super().__init__(
             backbone=backbone,

@@ -48,8 +48,7 @@ def _worker(rank, world, init_file, out_dir, head):
         dist.destroy_process_group()
 
 
-@pytest.mark.parametrize('head', [dict(), dict(positives='any'),
-                                  dict(weighting='per_sample')])
+@pytest.mark.parametrize('head', [dict(), dict(positives='any', weighting='per_sample')])
 def test_two_gloo_processes_equal_one_process(tmp_path, head):
     world = 2
     mp.spawn(_worker, args=(world, str(tmp_path / 'init'), str(tmp_path), head),
@@ -69,3 +68,51 @@ def test_two_gloo_processes_equal_one_process(tmp_path, head):
                                            atol=1e-6, msg=f'{step} {name}')
             torch.testing.assert_close(r[step][2], queue)
             torch.testing.assert_close(r[step][3], queue_labels)
+
+
+def _in_batch_data(world):
+    g = torch.Generator().manual_seed(7)
+    x_q, x_k = torch.randn(2, LOCAL_BATCH * world, 6, generator=g)
+    labels = (torch.rand(LOCAL_BATCH * world, 3, generator=g) < 0.5).float()
+    return x_q, x_k, labels
+
+
+def _in_batch_step(x_q, x_k, labels):
+    """Keys from the trained encoder itself: they receive gradient through the gather."""
+    from mlcl_plugin.models import MulSupConHead
+
+    torch.manual_seed(0)
+    encoder = torch.nn.Linear(6, 5)
+    q = torch.nn.functional.normalize(encoder(x_q), dim=1)
+    k = torch.nn.functional.normalize(encoder(x_k), dim=1)
+    loss = MulSupConHead(temperature=0.2).loss_in_batch(q, k, labels)['loss']
+    loss.backward()
+    grad = encoder.weight.grad.clone()
+    if dist.is_initialized():
+        dist.all_reduce(grad)
+        grad /= dist.get_world_size()
+    return loss.detach(), grad
+
+
+def _in_batch_worker(rank, world, init_file, out_dir):
+    dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank,
+                            world_size=world)
+    try:
+        x_q, x_k, labels = _in_batch_data(world)
+        part = slice(rank * LOCAL_BATCH, (rank + 1) * LOCAL_BATCH)
+        torch.save(_in_batch_step(x_q[part], x_k[part], labels[part]),
+                   osp.join(out_dir, f'inbatch{rank}.pth'))
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()
+
+
+def test_in_batch_head_gathers_keys_with_gradient(tmp_path):
+    world = 2
+    mp.spawn(_in_batch_worker, args=(world, str(tmp_path / 'init'), str(tmp_path)),
+             nprocs=world, join=True)
+    ranks = [torch.load(tmp_path / f'inbatch{r}.pth') for r in range(world)]
+    loss, grad = _in_batch_step(*_in_batch_data(world))
+    torch.testing.assert_close(torch.stack([r[0] for r in ranks]).mean(), loss)
+    for r in ranks:
+        torch.testing.assert_close(r[1], grad, rtol=1e-4, atol=1e-6)

@@ -1,5 +1,5 @@
-# Linear probe on ToyShapes of a pretrained half-width ResNet-18 (frozen, BN in eval mode).
-#   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/<pretrain>/epoch_40.pth
+# Linear probe on ToyShapes of a pretrained quarter-width CIFAR ResNet-18 (frozen, BN in eval
+# mode).  --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/<pretrain>/epoch_15.pth
 _base_ = [
     '../_base_/datasets/toy_shapes_cls.py',
     '../_base_/default_runtime.py',
@@ -9,12 +9,12 @@ custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 model = dict(
     type='ImageClassifier',
     backbone=dict(
-        type='ResNet', depth=18, stem_channels=32, base_channels=32, frozen_stages=4,
+        type='ResNet_CIFAR', depth=18, stem_channels=16, base_channels=16, frozen_stages=4,
         norm_cfg=dict(type='BN'), zero_init_residual=False,
         init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
-        type='MultiLabelLinearClsHead', num_classes=8, in_channels=256,
+        type='MultiLabelLinearClsHead', num_classes=8, in_channels=128,
         loss=dict(type='CrossEntropyLoss', use_sigmoid=True)))
 
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=0.01, weight_decay=0.))
