@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Stock mmpretrain interface: tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args...]
-# Environment: NNODES (1), NODE_RANK (0), MASTER_ADDR (127.0.0.1), PORT (29500).
+# Environment: NNODES (1), NODE_RANK (0), MASTER_ADDR (127.0.0.1), PORT (29500),
+# PYTHON (the interpreter to use; default: python on PATH).
 
 CONFIG=$1
 CHECKPOINT=$2
@@ -11,7 +12,7 @@ PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 
 PYTHONPATH="$(dirname $0)/..":$PYTHONPATH \
-python -m torch.distributed.run \
+${PYTHON:-python} -m torch.distributed.run \
     --nnodes=$NNODES \
     --node_rank=$NODE_RANK \
     --master_addr=$MASTER_ADDR \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stock mmpretrain interface: tools/dist_train.sh CONFIG GPUS [train.py args...]
-# Environment: NNODES (1), NODE_RANK (0), MASTER_ADDR (127.0.0.1), PORT (29500).
-# Launches with torchrun (python -m torch.distributed.run); on a machine without CUDA the
+# Environment: NNODES (1), NODE_RANK (0), MASTER_ADDR (127.0.0.1), PORT (29500),
+# PYTHON (the interpreter to use; default: python on PATH).
+# Launches with torchrun (${PYTHON:-python} -m torch.distributed.run); on a machine without CUDA the
 # plugin runs the workers on gloo.
 
 CONFIG=$1
@@ -12,7 +13,7 @@ PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 
 PYTHONPATH="$(dirname $0)/..":$PYTHONPATH \
-python -m torch.distributed.run \
+${PYTHON:-python} -m torch.distributed.run \
     --nnodes=$NNODES \
     --node_rank=$NODE_RANK \
     --master_addr=$MASTER_ADDR \

@@ -4,6 +4,7 @@ import os
 import os.path as osp
 import socket
 import subprocess
+import sys
 
 from mmengine.config import Config
 
@@ -26,7 +27,7 @@ def test_dist_train_two_processes_on_cpu(coco128, toy_root, voc_root, tmp_path):
     cfg.model.backbone.norm_cfg = dict(type='SyncBN')
     path = tmp_path / 'cfg.py'
     cfg.dump(str(path))
-    env = dict(os.environ, PORT=str(_free_port()), OMP_NUM_THREADS='1')
+    env = dict(os.environ, PORT=str(_free_port()), OMP_NUM_THREADS='1', PYTHON=sys.executable)
     proc = subprocess.run(
         ['bash', osp.join(REPO_ROOT, 'tools', 'dist_train.sh'), str(path), '2',
          '--work-dir', str(tmp_path)],

@@ -23,7 +23,10 @@ def _iter_config(data, work_dir, max_iters):
     cfg = make_tiny(Config.fromfile(osp.join(REPO_ROOT, PRETRAIN)), data, str(work_dir),
                     num_samples=16)
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
-    cfg.param_scheduler = [dict(type='CosineAnnealingLR', T_max=4, by_epoch=False)]
+    # An explicit end: mmengine clips an open-ended schedule to the *first* run's max_iters
+    # and restores that end on resume, which would freeze the lr of the continued run.
+    cfg.param_scheduler = [dict(type='CosineAnnealingLR', T_max=4, by_epoch=False, begin=0,
+                                end=4)]
     cfg.log_processor = dict(by_epoch=False, window_size=1)
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=2, by_epoch=False)
     # queue of 8 = two batches of 4: iterations 3 and 4 contrast against the restored queue

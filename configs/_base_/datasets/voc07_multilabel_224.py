@@ -51,6 +51,7 @@ test_dataloader = val_dataloader
 
 val_evaluator = [
     dict(type='MultiLabelPaperMetric', thr=0.5, mlgcn=True),
-    dict(type='VOCAveragePrecision'),  # standard VOC07 mAP (difficult ignored), for reference
+    # standard VOC07 mAP (difficult objects ignored), logged as voc/mAP for reference
+    dict(type='VOCAveragePrecision', prefix='voc'),
 ]
 test_evaluator = val_evaluator
