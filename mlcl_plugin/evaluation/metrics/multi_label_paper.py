@@ -53,7 +53,7 @@ def _check_inputs(pred: ArrayLike, target: ArrayLike):
     bad = ~np.isin(target, (0, 1, -1))
     if bad.any():
         raise ValueError('target values must be 1 (positive), 0 (negative) or -1 (ignored), '
-                         f'got the bad value {target[bad][0]!r}')
+                         f'got the bad value {float(target[bad][0]):g}')
     return pred, target
 
 
