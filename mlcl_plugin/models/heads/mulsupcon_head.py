@@ -53,16 +53,21 @@ class MulSupConHead(BaseModule):
             key_labels (Tensor): ``K x C`` multi-hot.
 
         Returns:
-            dict[str, Tensor]: ``loss`` and ``positives_per_anchor`` (mean number of positive
-            keys of the labelled anchors, logged only).
+            dict[str, Tensor]: ``loss`` and ``keys_per_label`` (logged only): the mean number
+            of reference keys carrying each label of the anchors, i.e. the size of MulSupCon's
+            per-label positive sets (a cheap ``B x C`` statistic, no ``B x K`` mask).
         """
         total, count = self.loss_module.loss_terms(query, keys, query_labels, key_labels)
         loss = self.loss_weight * total / global_mean_factor(count)
         with torch.no_grad():
-            pos = self.loss_module.positive_mask(query_labels, key_labels).sum(1)  # B
-            has = (query_labels.reshape(len(query), -1).sum(1) > 0).float()
-            per_anchor = (pos * has).sum() / has.sum().clamp_min(1)
-        return dict(loss=loss, positives_per_anchor=per_anchor)
+            if query_labels.dim() == 2:
+                yq = (query_labels > 0).float()  # B x C
+                per_label = (key_labels > 0).float().sum(0)  # C
+                keys_per_label = (yq @ per_label).sum() / yq.sum().clamp_min(1)
+            else:  # 'supcon' with class indices
+                keys_per_label = (query_labels[:, None] == key_labels[None, :]).float().sum(1)
+                keys_per_label = keys_per_label.mean()
+        return dict(loss=loss, keys_per_label=keys_per_label)
 
     def loss_in_batch(self, query: torch.Tensor, key: torch.Tensor,
                       labels: torch.Tensor) -> Dict[str, torch.Tensor]:

@@ -228,15 +228,6 @@ class MulSupConLoss(nn.Module):
         per_anchor = pair_loss.sum(dim=1) / pairs.sum(dim=1).clamp_min(1)  # B
         return per_anchor.sum(), query.new_tensor(float(num_anchors))
 
-    def positive_mask(self, query_labels: torch.Tensor,
-                      key_labels: torch.Tensor) -> torch.Tensor:
-        """``B x K`` 0/1 mask of each anchor's positive keys (for ``'mulsupcon'``: the keys
-        sharing at least one label, the union of the per-label positive sets)."""
-        if self.positives == 'mulsupcon':
-            overlap = (query_labels > 0).float() @ (key_labels > 0).float().t()  # B x K
-            return (overlap > 0).float()
-        return self._positive_mask(query_labels, key_labels)
-
     def _positive_mask(self, query_labels: torch.Tensor,
                        key_labels: torch.Tensor) -> torch.Tensor:
         if query_labels.dim() == 1:  # 'supcon' with class indices
