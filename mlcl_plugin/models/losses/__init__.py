@@ -1,4 +1,5 @@
 # Copyright (c) mlcl_plugin authors. All rights reserved.
+from .label_contrastive_loss import LabelContrastiveLoss
 from .mulsupcon_loss import MulSupConLoss
 
-__all__ = ['MulSupConLoss']
+__all__ = ['LabelContrastiveLoss', 'MulSupConLoss']

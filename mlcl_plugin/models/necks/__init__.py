@@ -1,4 +1,5 @@
 # Copyright (c) mlcl_plugin authors. All rights reserved.
+from .label_wise_attention import LabelWiseAttentionNeck, MultiheadAttentionBlock
 from .mulsupcon_neck import MulSupConNeck
 
-__all__ = ['MulSupConNeck']
+__all__ = ['LabelWiseAttentionNeck', 'MulSupConNeck', 'MultiheadAttentionBlock']
