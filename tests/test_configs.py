@@ -10,13 +10,20 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import mlcl_plugin  # noqa: F401  (registers the plugin)
-from tests.tiny_run import REPO_ROOT, make_tiny, run_stock_train
+from tests.tiny_run import REPO_ROOT, make_tiny, run_stock_train, tiny_checkpoint_name
 
 CONFIGS = sorted(
     osp.relpath(p, REPO_ROOT)
     for p in glob.glob(osp.join(REPO_ROOT, 'configs', '**', '*.py'), recursive=True)
     if '_base_' not in p)
 CUSTOM_IMPORTS = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
+# pretraining configs whose tiny checkpoints the linear / fine-tune configs load
+PRETRAIN_CONFIGS = {
+    'coco': 'configs/mulsupcon_r50_coco.py',
+    'toy': 'configs/toy_shapes/mulsupcon_resnet18-w16_1xb64-coslr-15e_toyshapes.py',
+    'yeast': 'configs/mulsupcon_vector/mulsupcon_mlp_1xb64-adam-150k_yeast.py',
+    'scene': 'configs/mulsupcon_vector/mulsupcon_mlp_1xb64-adam-150k_scene.py',
+}
 
 
 def _load(rel):
@@ -24,8 +31,8 @@ def _load(rel):
 
 
 @pytest.fixture(scope='module')
-def data(coco128, toy_root, voc_root):
-    return {'coco128': coco128, 'toy': toy_root, 'voc': voc_root}
+def data(coco128, toy_root, voc_root, shared_data):
+    return {'coco128': coco128, 'toy': toy_root, 'voc': voc_root, 'shared': shared_data}
 
 
 def test_configs_found():
@@ -68,35 +75,42 @@ def test_config_builds(rel, data, tmp_path):
 
 @pytest.fixture(scope='module')
 def pretrained(data, tmp_path_factory):
-    """Tiny pretraining checkpoints for the linear / fine-tune configs: COCO R50 and ToyShapes."""
+    """Tiny pretraining checkpoints for the linear / fine-tune configs: COCO R50, ToyShapes and
+    the MLPs of the vector track (yeast, scene)."""
     out = {}
-    for key, rel in (('coco', 'configs/mulsupcon_r50_coco.py'),
-                     ('toy', 'configs/toy_shapes/'
-                             'mulsupcon_resnet18-w16_1xb64-coslr-15e_toyshapes.py')):
+    for key, rel in PRETRAIN_CONFIGS.items():
         work_dir = tmp_path_factory.mktemp(f'pretrain_{key}')
         cfg = make_tiny(_load(rel), data, str(work_dir))
         path = work_dir / 'cfg.py'
         cfg.dump(str(path))
         run_stock_train(path, work_dir)
-        out[key] = str(work_dir / 'epoch_1.pth')
+        out[key] = str(work_dir / tiny_checkpoint_name(cfg))
         assert osp.isfile(out[key])
     return out
+
+
+def _checkpoint_key(rel):
+    """Which tiny pretraining checkpoint a config's backbone loads."""
+    for key in ('toy', 'yeast', 'scene'):
+        if key in osp.basename(rel):
+            return key
+    return 'coco'
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize('rel', CONFIGS)
 def test_config_tiny_run_through_stock_train(rel, data, pretrained, tmp_path):
-    checkpoint = pretrained['toy' if 'toy' in rel else 'coco']
-    if rel in ('configs/mulsupcon_r50_coco.py',
-               'configs/toy_shapes/mulsupcon_resnet18-w16_1xb64-coslr-15e_toyshapes.py'):
+    checkpoint = pretrained[_checkpoint_key(rel)]
+    if rel in PRETRAIN_CONFIGS.values():
         return  # already run by the `pretrained` fixture
     cfg = make_tiny(_load(rel), data, str(tmp_path), checkpoint=checkpoint)
     path = tmp_path / 'cfg.py'
     cfg.dump(str(path))
     proc = run_stock_train(path, tmp_path)
     log = proc.stdout + proc.stderr
-    assert osp.isfile(tmp_path / 'epoch_1.pth'), log[-2000:]
-    state = torch.load(tmp_path / 'epoch_1.pth', map_location='cpu', weights_only=False)
+    last = tmp_path / tiny_checkpoint_name(cfg)
+    assert osp.isfile(last), log[-2000:]
+    state = torch.load(last, map_location='cpu', weights_only=False)
     if cfg.get('val_dataloader'):
         assert 'multi-label/mAP' in log
     init_cfg = cfg.model.backbone.get('init_cfg')
@@ -104,7 +118,8 @@ def test_config_tiny_run_through_stock_train(rel, data, pretrained, tmp_path):
         # the backbone really came from the checkpoint (prefix='backbone.'); frozen configs keep
         # it unchanged through training
         source = torch.load(checkpoint, map_location='cpu', weights_only=False)['state_dict']
-        key = 'backbone.conv1.weight'
-        if cfg.model.backbone.get('frozen_stages', -1) == 4:
+        key = next(k for k in source if k.startswith('backbone.') and k.endswith('weight'))
+        if (cfg.model.backbone.get('frozen_stages', -1) == 4
+                or cfg.model.backbone.get('frozen', False)):
             assert torch.equal(state['state_dict'][key], source[key])
         assert 'load backbone. in model from' in log or 'Load checkpoint' in log

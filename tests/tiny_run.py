@@ -11,6 +11,17 @@ VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', '
                'sheep', 'sofa', 'train', 'tvmonitor')
 
 
+# iteration-based configs (the vector track) run this many iterations; epoch-based ones 1 epoch
+TINY_ITERS = 2
+
+
+def tiny_checkpoint_name(cfg):
+    """File name of the last checkpoint a tiny run of ``cfg`` writes."""
+    if cfg.train_cfg.get('type') == 'IterBasedTrainLoop':
+        return f'iter_{TINY_ITERS}.pth'
+    return 'epoch_1.pth'
+
+
 def _walk(node, fn):
     if isinstance(node, dict):
         fn(node)
@@ -36,7 +47,8 @@ def make_tiny(cfg, data, work_dir, checkpoint=None, num_samples=8, batch_size=4)
 
     Args:
         cfg (Config): the shipped config.
-        data (dict): ``{'coco128': root, 'toy': root, 'voc': root}``.
+        data (dict): ``{'coco128': root, 'toy': root, 'voc': root, 'shared': root}``
+            (``shared``: the shared data folder, for the vector configs).
         work_dir (str): where the run writes.
         checkpoint (str, optional): for ``Pretrained`` backbones (linear/fine-tune configs).
     """
@@ -55,6 +67,10 @@ def make_tiny(cfg, data, work_dir, checkpoint=None, num_samples=8, batch_size=4)
             ds.update(data_root=data['toy'])
         elif ds['type'] == 'VOC':
             ds.update(data_root=data['voc'])
+        elif ds['type'] == 'MulanDataset':
+            # the vector configs point at data/<folder>; the real files are in shared data
+            folder = osp.basename(ds['data_root'].rstrip('/'))
+            ds.update(data_root=osp.join(data['shared'], folder))
         else:
             raise AssertionError(f'no tiny data for dataset type {ds["type"]}')
         ds['indices'] = num_samples
@@ -65,6 +81,13 @@ def make_tiny(cfg, data, work_dir, checkpoint=None, num_samples=8, batch_size=4)
         cfg.train_cfg['max_epochs'] = 1
         if 'val_interval' in cfg.train_cfg:
             cfg.train_cfg['val_interval'] = 1
+        # validate in the one tiny epoch (e.g. the block-wise VOC probe starts at epoch 20)
+        cfg.train_cfg.pop('val_begin', None)
+        cfg.train_cfg.pop('dynamic_intervals', None)
+    elif cfg.train_cfg.get('type') == 'IterBasedTrainLoop':
+        cfg.train_cfg['max_iters'] = TINY_ITERS
+        if 'val_interval' in cfg.train_cfg:
+            cfg.train_cfg['val_interval'] = TINY_ITERS
     # Two steps at a from-scratch learning rate on 8 images of 32 px can blow up the
     # untrained BN statistics (NaN scores in validation); the tiny run checks the wiring of
     # the config, not convergence, so it trains gently.
@@ -77,6 +100,10 @@ def make_tiny(cfg, data, work_dir, checkpoint=None, num_samples=8, batch_size=4)
     if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
         assert checkpoint is not None, 'this config needs a pretrained checkpoint'
         init_cfg['checkpoint'] = checkpoint
+    if cfg.get('load_from'):
+        # configs that continue an earlier run (e.g. MulCon stage 2 from stage 1)
+        assert checkpoint is not None, 'this config needs a checkpoint for load_from'
+        cfg.load_from = checkpoint
     return cfg
 
 

@@ -318,3 +318,23 @@ def test_bad_data_samples():
     with pytest.raises(ValueError, match='look like logits'):
         metric.compute_metrics([{'pred_score': torch.tensor([3.0, -2.0]),
                                  'gt_score': torch.tensor([1., 0.])}])
+
+
+@pytest.mark.parametrize('ignore', [False, True])
+def test_bce_against_torch(ignore):
+    """``bce`` is torch's BCE-with-logits (mean) of the logits whose sigmoid are the scores."""
+    gen = torch.Generator().manual_seed(3)
+    logits = torch.randn(40, 6, generator=gen, dtype=torch.float64) * 2
+    target = (torch.rand(40, 6, generator=gen) < 0.4).double()
+    if ignore:
+        target[torch.rand(40, 6, generator=gen) < 0.2] = -1
+    keep = target != -1
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(
+        logits[keep], target[keep]).item()
+    res = MultiLabelPaperMetric.calculate(torch.sigmoid(logits), target, bce=True)
+    assert res['bce'] == pytest.approx(expected, rel=1e-9)
+    assert 'bce' not in MultiLabelPaperMetric.calculate(torch.sigmoid(logits), target)
+    # saturated probabilities stay finite (clipped) instead of giving inf
+    sat = MultiLabelPaperMetric.calculate(torch.tensor([[1.0, 0.0]]), torch.tensor([[0, 1]]),
+                                          bce=True)
+    assert np.isfinite(sat['bce']) and sat['bce'] > 15

@@ -224,12 +224,20 @@ class MultiLabelPaperMetric(BaseMetric):
     the evaluated split itself, i.e. it is an oracle (as the papers do), not a fair test
     score.
 
+    ``bce=True`` adds ``bce``: the mean binary cross-entropy
+    ``-mean(y log p + (1 - y) log(1 - p))`` over the non-ignored entries, as a plain number
+    (not a percentage), with ``p`` clipped to ``[1e-7, 1 - 1e-7]``. It is MulSupCon's model
+    selection criterion (the epoch with the lowest validation BCE), e.g. as the monitor of
+    ``CheckpointHook(save_best='multi-label/bce', rule='less')`` and of mmengine's
+    ``ReduceOnPlateauLR``.
+
     Args:
         thr (float): Threshold on the probabilities for the thresholded metrics, in (0, 1).
             Defaults to 0.5.
         oracle (bool): Also report the oracle threshold sweep. Defaults to False.
         mlgcn (bool): Also report the ML-GCN CP/CR/CF1/OP/OR/OF1 family (and its top-3
             variant). Defaults to False.
+        bce (bool): Also report the mean binary cross-entropy ``bce``. Defaults to False.
         collect_device (str): Device used to collect results across ranks, ``'cpu'`` or
             ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): Prefix of the logged keys. Defaults to None, which uses
@@ -255,6 +263,7 @@ class MultiLabelPaperMetric(BaseMetric):
                  thr: float = 0.5,
                  oracle: bool = False,
                  mlgcn: bool = False,
+                 bce: bool = False,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         _check_thr(thr)
@@ -262,6 +271,7 @@ class MultiLabelPaperMetric(BaseMetric):
         self.thr = float(thr)
         self.oracle = oracle
         self.mlgcn = mlgcn
+        self.bce = bce
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Store the scores and multi-hot targets of a batch as CPU tensors.
@@ -307,14 +317,15 @@ class MultiLabelPaperMetric(BaseMetric):
         pred = torch.stack([res['pred_score'] for res in results])  # N x C
         target = torch.stack([res['gt_score'] for res in results])  # N x C
         return self.calculate(pred, target, thr=self.thr, oracle=self.oracle,
-                              mlgcn=self.mlgcn)
+                              mlgcn=self.mlgcn, bce=self.bce)
 
     @staticmethod
     def calculate(pred: ArrayLike,
                   target: ArrayLike,
                   thr: float = 0.5,
                   oracle: bool = False,
-                  mlgcn: bool = False) -> Dict[str, float]:
+                  mlgcn: bool = False,
+                  bce: bool = False) -> Dict[str, float]:
         """Compute the metrics of the class docstring, usable without a runner.
 
         Args:
@@ -324,11 +335,12 @@ class MultiLabelPaperMetric(BaseMetric):
             thr (float): Threshold of the thresholded metrics, in (0, 1). Defaults to 0.5.
             oracle (bool): Add the oracle threshold sweep. Defaults to False.
             mlgcn (bool): Add the ML-GCN family (and its top-3 variant). Defaults to False.
+            bce (bool): Add the mean binary cross-entropy ``bce``. Defaults to False.
 
         Returns:
             Dict[str, float]: ``mAP``, ``hamming_accuracy``, ``example_f1``, ``macro_f1``,
             ``micro_f1``, ``precision@1`` in percent, plus the ML-GCN and oracle keys when
-            asked for (oracle thresholds as plain numbers).
+            asked for (oracle thresholds as plain numbers, ``bce`` as a plain number).
         """
         _check_thr(thr)
         pred, target = _check_inputs(pred, target)  # N x C each
@@ -362,6 +374,11 @@ class MultiLabelPaperMetric(BaseMetric):
                 best = int(np.argmax(sweep[name]))  # the lowest threshold on a tie
                 results[f'oracle_{name}'] = float(sweep[name][best]) * 100
                 results[f'oracle_{name}_thr'] = float(ORACLE_THRESHOLDS[best])
+
+        if bce:
+            prob = np.clip(pred, 1e-7, 1 - 1e-7)
+            entry = -np.where(gt, np.log(prob), np.log1p(-prob))  # N x C
+            results['bce'] = float(entry[target != -1].mean())
         return results
 
 
