@@ -201,7 +201,8 @@ def _fmt(values):
     return f'{np.mean(values):.1f} +- {np.std(values, ddof=1):.1f}'
 
 
-def print_table(ds, results, seeds, file=sys.stdout):
+def print_table(ds, results, seeds, file=None):
+    file = file or sys.stdout  # resolved per call (pytest's capsys swaps sys.stdout)
     header = '| run | protocol | ' + ' | '.join(SHORT[m] for m in METRICS) + ' |'
     print(f'\n### {ds}: test split, {len(seeds)} seed(s) {seeds}, mean +- sample std, %',
           file=file)

@@ -25,10 +25,12 @@ def test_rate_views_and_values(prob):
     torch.manual_seed(0)
     out = pre(data, training=True)
     views = out['inputs']
-    assert isinstance(views, list) and len(views) == 3
+    assert isinstance(views, list)
+    assert len(views) == 3
     x = data['inputs'].float()
     for v in views:
-        assert v.shape == x.shape and v.dtype == torch.float32
+        assert v.shape == x.shape
+        assert v.dtype == torch.float32
         dropped = v == 0
         # every entry is either the original value or exactly zero
         assert torch.equal(v[~dropped], x[~dropped])
@@ -47,7 +49,8 @@ def test_eval_passthrough_and_mask_in_eval():
     assert torch.is_tensor(out['inputs'])
     assert torch.equal(out['inputs'], data['inputs'].float())
     out = FeatureMaskDataPreprocessor(mask_prob=0.5, mask_in_eval=True)(data, training=False)
-    assert isinstance(out['inputs'], list) and len(out['inputs']) == 2
+    assert isinstance(out['inputs'], list)
+    assert len(out['inputs']) == 2
     assert (out['inputs'][0] == 0).any()
 
 
@@ -91,7 +94,8 @@ def test_through_pipeline_collate_and_moco():
         pipeline(dict(img=rng.standard_normal(10).astype(np.float32), gt_label=[i % 4]))
         for i in range(4)])
     data = moco.data_preprocessor(batch, True)
-    assert len(data['inputs']) == 2 and data['inputs'][0].shape == (4, 10)
+    assert len(data['inputs']) == 2
+    assert data['inputs'][0].shape == (4, 10)
     losses = moco(**data, mode='loss')
     assert torch.isfinite(losses['loss'])
 
