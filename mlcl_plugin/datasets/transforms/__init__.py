@@ -1,4 +1,5 @@
 # Copyright (c) mlcl_plugin authors. All rights reserved.
+from .block_wise_aug import BlockWiseAug, block_boxes, reference_pipelines
 from .feature_mask import RandomFeatureMask
 
-__all__ = ['RandomFeatureMask']
+__all__ = ['BlockWiseAug', 'RandomFeatureMask', 'block_boxes', 'reference_pipelines']

@@ -1,5 +1,6 @@
 # Copyright (c) mlcl_plugin authors. All rights reserved.
+from .image_aware_head import ImageAwareHead
 from .label_wise_cls_head import LabelWiseLinearClsHead
 from .mulsupcon_head import MulSupConHead
 
-__all__ = ['LabelWiseLinearClsHead', 'MulSupConHead']
+__all__ = ['ImageAwareHead', 'LabelWiseLinearClsHead', 'MulSupConHead']

@@ -1,5 +1,6 @@
 # Copyright (c) mlcl_plugin authors. All rights reserved.
+from .image_aware_loss import ImageAwareLoss
 from .label_contrastive_loss import LabelContrastiveLoss
 from .mulsupcon_loss import MulSupConLoss
 
-__all__ = ['LabelContrastiveLoss', 'MulSupConLoss']
+__all__ = ['ImageAwareLoss', 'LabelContrastiveLoss', 'MulSupConLoss']

@@ -1,5 +1,6 @@
 # Copyright (c) mlcl_plugin authors. All rights reserved.
+from .avg_max_pooling import AvgMaxPooling
 from .label_wise_attention import LabelWiseAttentionNeck, MultiheadAttentionBlock
 from .mulsupcon_neck import MulSupConNeck
 
-__all__ = ['LabelWiseAttentionNeck', 'MulSupConNeck', 'MultiheadAttentionBlock']
+__all__ = ['AvgMaxPooling', 'LabelWiseAttentionNeck', 'MulSupConNeck', 'MultiheadAttentionBlock']

@@ -1,0 +1,28 @@
+# Block-wise SSL pretraining on COCO 2017 train, the faithful reproduction of the arXiv 2506.23156
+# COCO script (ALGORITHMS.md 2.6): ResNet-50 from scratch, 2 x 2 blocks with gamma 0.3, 8 views,
+# SimSiam + 4 x image-aware loss, 124 images per step (2 GPUs x 62, SyncBN, drop_last), SGD
+# momentum 0.9, weight decay 1e-4, lr 0.05 x batch x 4 / 256 = 0.096875 (the x 4 counts the blocks),
+# half-cosine per epoch without warm-up, 400 epochs, seed 3407; the predictor lr is not fixed.
+# Run: tools/dist_train.sh configs/blockwise/blocksimsiam_resnet50_2xb62-coslr-400e_coco.py 2
+# `--auto-scale-lr` keeps lr proportional to the image batch (base 124), as the reference.
+# Differences: the image-aware term contrasts each block with the blocks of every GPU (features
+# gathered with gradient), i.e. the reference's single-GPU loss at any GPU count (the reference
+# shuffles blocks over GPUs and contrasts each GPU's share locally).
+_base_ = [
+    './_base_/coco_blockwise_pretrain.py',
+    './_base_/blocksimsiam_resnet50.py',
+    '../_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=0.05 * 124 * 4 / 256, momentum=0.9, weight_decay=1e-4))
+param_scheduler = [
+    dict(type='CosineAnnealingLR', T_max=400, by_epoch=True, begin=0, end=400, eta_min=0.0)
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=400)
+auto_scale_lr = dict(base_batch_size=124)
+
+randomness = dict(seed=3407, deterministic=False)
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
