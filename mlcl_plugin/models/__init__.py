@@ -1,5 +1,6 @@
 # Copyright (c) mlcl_plugin authors. All rights reserved.
 from .backbones import *  # noqa: F403
+from .classifiers import *  # noqa: F403
 from .data_preprocessors import *  # noqa: F403
 from .heads import *  # noqa: F403
 from .losses import *  # noqa: F403
