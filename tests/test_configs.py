@@ -23,6 +23,7 @@ PRETRAIN_CONFIGS = {
     'toy': 'configs/toy_shapes/mulsupcon_resnet18-w16_1xb64-coslr-15e_toyshapes.py',
     'yeast': 'configs/mulsupcon_vector/mulsupcon_mlp_1xb64-adam-150k_yeast.py',
     'scene': 'configs/mulsupcon_vector/mulsupcon_mlp_1xb64-adam-150k_scene.py',
+    'lightly_coco128': 'configs/lightly/mlmoco-mulsupcon_resnet18-w16_1xb16-adam-20e_coco128.py',
 }
 
 
@@ -91,6 +92,8 @@ def pretrained(data, tmp_path_factory):
 
 def _checkpoint_key(rel):
     """Which tiny pretraining checkpoint a config's backbone loads."""
+    if rel.startswith('configs/lightly/') and 'coco128' in rel:
+        return 'lightly_coco128'  # the quarter-width ResNet-18 of the Lightly comparison
     for key in ('toy', 'yeast', 'scene'):
         if key in osp.basename(rel):
             return key

@@ -1,0 +1,206 @@
+# Copyright (c) mlcl_plugin authors. All rights reserved.
+"""LabelMemoryBank: a plain-list reference queue, MultiLabelMoCo's own reference set, state
+dicts, errors, and 2 gloo processes equal to one process (keys with gradient, labels)."""
+import os.path as osp
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+import torch.nn.functional as F
+from torch import nn
+
+from mlcl_plugin.models import MulSupConLoss, MultiLabelMoCo
+from mlcl_plugin.models.utils import LabelMemoryBank, global_mean_factor
+from tests.test_models.test_selfsup.moco_fixtures import TinyBackbone, TinyNeck, make_batch
+
+
+def _batches(steps, batch, dim=4, num_classes=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return [(F.normalize(torch.randn(batch, dim, generator=g), dim=1),
+             (torch.rand(batch, num_classes, generator=g) < 0.5).float())
+            for _ in range(steps)]
+
+
+class ListQueue:
+    """Reference: a Python list of (key, label) rows written one by one at a wrapping pointer."""
+
+    def __init__(self, cap, mode):
+        self.rows, self.cap, self.mode, self.ptr, self.written = [None] * cap, cap, mode, 0, 0
+
+    def step(self, keys, labels):
+        full = self.written >= self.cap
+        valid = self.cap if full else (0 if self.mode == 'full' else self.written)
+        ref_k = list(keys) + [self.rows[i][0] for i in range(valid)]
+        ref_y = list(labels) + [self.rows[i][1] for i in range(valid)]
+        for k, y in zip(keys, labels):
+            self.rows[self.ptr] = (k.clone(), y.clone())
+            self.ptr = (self.ptr + 1) % self.cap
+            self.written += 1
+        return torch.stack(ref_k), torch.stack(ref_y)
+
+
+@pytest.mark.parametrize('mode', ['full', 'always'])
+@pytest.mark.parametrize(('cap', 'batch'), [(12, 4), (10, 4), (3, 4)])
+def test_matches_a_plain_list_queue(mode, cap, batch):
+    bank = LabelMemoryBank(size=(cap, 4), num_classes=3, mode=mode)
+    ref = ListQueue(cap, mode)
+    for keys, labels in _batches(6, batch):
+        out_k, out_y = bank(keys, labels)
+        exp_k, exp_y = ref.step(keys, labels)
+        torch.testing.assert_close(out_k, exp_k)
+        torch.testing.assert_close(out_y, exp_y)
+        assert out_y.dtype == labels.dtype
+    stored = [r for r in ref.rows if r is not None]
+    torch.testing.assert_close(bank.keys[:len(stored)], torch.stack([r[0] for r in stored]))
+    torch.testing.assert_close(bank.labels[:len(stored)].float(),
+                               torch.stack([r[1] for r in stored]))
+    assert bank.num_valid == cap
+
+
+def test_update_false_leaves_the_bank_alone():
+    bank = LabelMemoryBank(size=(8, 4), num_classes=3, mode='always')
+    (k0, y0), (k1, y1) = _batches(2, 4)
+    bank(k0, y0)
+    before = bank.state_dict()
+    out_k, _ = bank(k1, y1, update=False)
+    assert out_k.shape == (8, 4)
+    for name, value in bank.state_dict().items():
+        torch.testing.assert_close(value, before[name])
+
+
+class RecordingHead(nn.Module):
+    """Keeps what MultiLabelMoCo passes to its head; returns a loss with a graph."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def loss(self, query, keys, query_labels, key_labels):
+        self.calls.append((keys.clone(), key_labels.clone()))
+        return dict(loss=query.sum() * 0)
+
+
+@pytest.mark.parametrize('mode', ['full', 'always'])
+def test_same_reference_set_as_multilabel_moco(mode):
+    torch.manual_seed(0)
+    head = RecordingHead()
+    model = MultiLabelMoCo(backbone=TinyBackbone(), neck=TinyNeck(), head=head, num_classes=4,
+                           queue_len=8, feat_dim=5, momentum=0.1, queue_mode=mode)
+    bank = LabelMemoryBank(size=(8, 5), num_classes=4, mode=mode)
+    for step in range(5):
+        model.loss(*make_batch(step, 4))
+        keys, labels = head.calls[-1]
+        ref_k, ref_y = bank(keys[:4], labels[:4])  # the step's own keys come first
+        torch.testing.assert_close(ref_k, keys)
+        torch.testing.assert_close(ref_y, labels)
+    torch.testing.assert_close(bank.keys, model.queue)
+    torch.testing.assert_close(bank.labels, model.queue_labels)
+
+
+def test_batch_keys_keep_their_gradient_and_the_bank_stores_detached():
+    bank = LabelMemoryBank(size=(8, 4), num_classes=3, mode='always')
+    loss_fn = MulSupConLoss(temperature=0.2)
+    for keys, labels in _batches(3, 4):
+        keys = keys.clone().requires_grad_()
+        ref_k, ref_y = bank(keys, labels)
+        loss_fn(keys.detach(), ref_k, labels, ref_y).backward()
+        assert keys.grad is not None
+        assert keys.grad.abs().sum() > 0
+    assert not bank.keys.requires_grad
+
+
+def test_state_dict_round_trip_continues_exactly():
+    batches = _batches(5, 4)
+    bank = LabelMemoryBank(size=(12, 4), num_classes=3, mode='full')
+    for keys, labels in batches[:3]:
+        bank(keys, labels)
+    clone = LabelMemoryBank(size=(12, 4), num_classes=3, mode='full')
+    clone.load_state_dict(bank.state_dict())
+    assert clone.num_valid == bank.num_valid == 12
+    for keys, labels in batches[3:]:
+        for a, b in zip(bank(keys, labels), clone(keys, labels)):
+            torch.testing.assert_close(a, b)
+    assert int(clone.ptr) == int(bank.ptr) == 20 % 12
+
+
+def test_errors_name_the_field():
+    with pytest.raises(ValueError, match='size must be'):
+        LabelMemoryBank(size=128, num_classes=3)
+    with pytest.raises(ValueError, match='size must be'):
+        LabelMemoryBank(size=(0, 4), num_classes=3)
+    with pytest.raises(ValueError, match='num_classes'):
+        LabelMemoryBank(size=(8, 4), num_classes=0)
+    with pytest.raises(ValueError, match='mode must be one of'):
+        LabelMemoryBank(size=(8, 4), num_classes=3, mode='sometimes')
+    bank = LabelMemoryBank(size=(8, 4), num_classes=3)
+    with pytest.raises(ValueError, match='keys must be B x 4'):
+        bank(torch.randn(2, 5), torch.zeros(2, 3))
+    with pytest.raises(ValueError, match='labels must be B x C = 2 x 3'):
+        bank(torch.randn(2, 4), torch.zeros(2, 4))
+
+
+# --------------------------------------------------------------------------------------------
+# DDP: 2 gloo processes equal one process on the concatenated batch
+
+STEPS, LOCAL, WORLD = 4, 3, 2
+
+
+def _ddp_data():
+    g = torch.Generator().manual_seed(11)
+    return [(torch.randn(2, LOCAL * WORLD, 6, generator=g),
+             torch.rand(LOCAL * WORLD, 3, generator=g) < 0.5) for _ in range(STEPS)]
+
+
+def _ddp_steps(rank=0, world=1):
+    """SimCLR-style: both views from one trained encoder; keys gathered with gradient."""
+    torch.manual_seed(0)
+    encoder = nn.Linear(6, 4)
+    bank = LabelMemoryBank(size=(10, 4), num_classes=3, mode='always')
+    loss_fn = MulSupConLoss(temperature=0.2)
+    out = []
+    for x, labels in _ddp_data():
+        part = slice(rank * LOCAL, (rank + 1) * LOCAL) if world > 1 else slice(None)
+        x, labels = x[:, part], labels[part]
+        q = F.normalize(encoder(x[0]), dim=1)
+        k = F.normalize(encoder(x[1]), dim=1)
+        ref_k, ref_y = bank(k, labels)
+        total, count = loss_fn.loss_terms(q, ref_k, labels, ref_y)
+        loss = total / global_mean_factor(count)
+        encoder.zero_grad()
+        loss.backward()
+        grad = encoder.weight.grad.clone()
+        if world > 1:  # what DDP does with the parameter gradients
+            dist.all_reduce(grad)
+            grad /= world
+        out.append((loss.detach(), grad, ref_k.detach(), ref_y, bank.keys.clone(),
+                    bank.labels.clone()))
+        with torch.no_grad():
+            encoder.weight -= 0.5 * grad
+    return out
+
+
+def _ddp_worker(rank, world, init_file, out_dir):
+    dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank,
+                            world_size=world)
+    try:
+        torch.save(_ddp_steps(rank, world), osp.join(out_dir, f'rank{rank}.pth'))
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()
+
+
+def test_two_gloo_processes_equal_one_process(tmp_path):
+    mp.spawn(_ddp_worker, args=(WORLD, str(tmp_path / 'init'), str(tmp_path)), nprocs=WORLD,
+             join=True)
+    ranks = [torch.load(tmp_path / f'rank{r}.pth') for r in range(WORLD)]
+    single = _ddp_steps()
+    for step, (loss, grad, ref_k, ref_y, keys, labels) in enumerate(single):
+        torch.testing.assert_close(torch.stack([r[step][0] for r in ranks]).mean(), loss)
+        for r in ranks:
+            torch.testing.assert_close(r[step][1], grad, rtol=1e-4, atol=1e-6)
+            torch.testing.assert_close(r[step][2], ref_k)  # same reference set on every rank
+            assert torch.equal(r[step][3], ref_y)
+            torch.testing.assert_close(r[step][4], keys)  # same bank on every rank
+            assert torch.equal(r[step][5], labels)
+    assert int(single[-1][3].shape[0]) == LOCAL * WORLD + 10  # the bank was full and wrapped
