@@ -96,6 +96,12 @@ def parse_args(argv=None):
                         help='downstream iterations (default 1500, --quick 500)')
     parser.add_argument('--work-dir', default=osp.join(REPO_ROOT, 'work_dirs',
                                                        'reproduce_mulsupcon_vectors'))
+    parser.add_argument('--checkpoint-interval', type=int, default=5000,
+                        help='pretraining keeps a checkpoint every N iterations; a rerun with '
+                        'the same --work-dir resumes from it (stock `tools/train.py --resume`)')
+    parser.add_argument('--pretrain-only', action='store_true',
+                        help='stop after the pretrainings (e.g. to run them on a bigger '
+                        'machine and the downstream rows here from the same --work-dir)')
     parser.add_argument('--jobs', type=int, default=2,
                         help='(data set, seed) units run in parallel, one thread each')
     parser.add_argument('--threads', type=int, default=1,
@@ -148,13 +154,18 @@ def pretrain(args, ds, positives, seed, env):
     first = max(1, n // 3)
     opts = [f'randomness.seed={seed}', f'train_cfg.max_iters={n}',
             f'param_scheduler.0.periods=[{first},{n - first}]', f'param_scheduler.0.end={n}',
-            f'default_hooks.checkpoint.interval={n}',
+            f'default_hooks.checkpoint.interval={min(n, max(1, args.checkpoint_interval))}',
             f'default_hooks.logger.interval={min(1000, n)}',
             f'log_processor.window_size={min(1000, n)}']
     opts += [o for o in _data_options(args, ds) if o.startswith('train_')]
     cfg = PRETRAIN[positives].format(ds=ds)
-    seconds = _run([sys.executable, 'tools/train.py', cfg, '--work-dir', work,
-                    '--cfg-options', *opts], osp.join(work, 'run.log'), env)
+    # an interrupted run goes on from its last checkpoint (model, optimiser, scheduler, queue,
+    # momentum encoder, iteration); the data order and masks after that point differ from an
+    # uninterrupted run's, as in any mmengine resume
+    resume = ['--resume'] if osp.isfile(osp.join(work, 'last_checkpoint')) else []
+    log = osp.join(work, 'run.log' if not resume else f'run_resumed_{int(time.time())}.log')
+    seconds = _run([sys.executable, 'tools/train.py', cfg, '--work-dir', work, *resume,
+                    '--cfg-options', *opts], log, env)
     if not osp.isfile(ckpt):
         raise RuntimeError(f'pretraining did not write {ckpt}')
     return ckpt, seconds
@@ -239,6 +250,8 @@ def main(argv=None):
                 timing[f'{ds}/seed{seed}/pretrain_{positives}_s'] = sec
                 print(f'[{ds} seed {seed}] pretrained {positives} '
                       f'({args.pretrain_iters} iters) in {sec:.0f} s', flush=True)
+            if args.pretrain_only:
+                continue
             out[row] = downstream(args, ds, row, seed, ckpts.get(positives), env)
             print(f'[{ds} seed {seed}] {ROWS[row][0]}: ' + '  '.join(
                 f'{SHORT[m]} {out[row][m]:.1f}' for m in METRICS), flush=True)
@@ -247,6 +260,10 @@ def main(argv=None):
     units = [(ds, seed) for ds in args.datasets for seed in args.seeds]
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         done = list(pool.map(lambda u: unit(*u), units))
+    if args.pretrain_only:
+        print(f'pretrainings done in {(time.perf_counter() - start) / 60:.1f} min: '
+              f'{args.work_dir}')
+        return None
     all_results = {ds: {row: [] for row in args.rows} for ds in args.datasets}
     for (ds, _), out in zip(units, done):
         for row in args.rows:

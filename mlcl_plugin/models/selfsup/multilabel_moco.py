@@ -6,13 +6,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.dist import get_world_size
-from mmengine.model import ExponentialMovingAverage
 from mmpretrain.models.selfsup import BaseSelfSupervisor
 from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ..utils import gather_no_grad, multi_hot_from_samples
+from ..utils import MomentumEncoder, gather_no_grad, multi_hot_from_samples
 
 
 @MODELS.register_module()
@@ -109,7 +108,7 @@ class MultiLabelMoCo(BaseSelfSupervisor):
         self.feat_dim = feat_dim
         self.queue_mode = queue_mode
         self.shuffle_bn = shuffle_bn
-        self.encoder_k = ExponentialMovingAverage(
+        self.encoder_k = MomentumEncoder(
             nn.Sequential(self.backbone, self.neck), momentum)
         # Never-written entries are excluded by the fill count, so their values do not
         # matter; random unit vectors keep them harmless if inspected.
