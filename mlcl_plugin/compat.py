@@ -25,6 +25,16 @@ Fixes (numbers refer to the breakage table of the project's dependency notes):
   negative factors on numpy 2; the factor is passed as a float (same wrap-around result).
 * **B3 numpy >= 2.4 ``np.in1d``** — removed from numpy, still used by mmpretrain's retrieval
   metrics; an equivalent built on ``np.isin`` is provided.
+* **transformers >= 5** — mmpretrain imports its multimodal models (BLIP, CLIP, ...) whenever
+  pycocotools and ``transformers>=4.28`` are installed. transformers 5 no longer exports
+  ``apply_chunking_to_forward`` & co. from ``transformers.modeling_utils``; mmpretrain's bare
+  ``except`` turns them into ``None`` and ``class BertPreTrainedModel(None)`` raises
+  ``TypeError: NoneType takes no arguments``, so ``import mmpretrain.models`` fails (seen on an
+  image with torch 2.11 + transformers 5.17). When those names do not import, mmpretrain's own
+  switch ``WITH_MULTIMODAL`` is turned off before ``mmpretrain.models`` is imported: its
+  placeholders then name the missing dependency if a multimodal model is built. Nothing in
+  this plugin uses those models. Effective only when ``mlcl_plugin`` is imported before
+  ``mmpretrain.models`` (the plugin's ``tools/*.py`` do so).
 """
 import functools
 import os.path as osp
@@ -166,7 +176,41 @@ def _fix_numpy_in1d() -> bool:
     return True
 
 
+def _multimodal_importable() -> bool:
+    """Whether the transformers names that mmpretrain's BLIP models import at module level
+    exist (they were removed from ``transformers.modeling_utils`` in transformers 5)."""
+    try:
+        from transformers.modeling_utils import (  # noqa: F401
+            PreTrainedModel,
+            apply_chunking_to_forward,
+            find_pruneable_heads_and_indices,
+            prune_linear_layer,
+        )
+    except Exception:  # ImportError, or whatever a broken transformers install raises
+        return False
+    return True
+
+
+def _fix_transformers5_multimodal() -> bool:
+    """Keep ``import mmpretrain.models`` working next to transformers >= 5 (see above)."""
+    import sys
+
+    from mmpretrain.utils import dependency
+
+    if not dependency.WITH_MULTIMODAL or 'mmpretrain.models' in sys.modules:
+        return False
+    if _multimodal_importable():
+        return False
+    dependency.WITH_MULTIMODAL = False
+    warnings.warn("mlcl_plugin: the installed transformers lacks names that mmpretrain 1.2's "
+                  "multimodal models import; mmpretrain's multimodal models are disabled "
+                  '(WITH_MULTIMODAL=False) so that mmpretrain.models imports', stacklevel=2)
+    return True
+
+
 _FIXES = {
+    # first: the other fixes import parts of mmpretrain, this one must precede mmpretrain.models
+    'transformers5_multimodal': _fix_transformers5_multimodal,
     'checkpoint_weights_only': _fix_checkpoint_loading,
     'cpu_launcher': _fix_cpu_launcher,
     'cpu_ddp': _fix_cpu_ddp,

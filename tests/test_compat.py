@@ -23,7 +23,7 @@ def test_apply_all_is_idempotent():
     assert MMDistributedDataParallel.__init__ is ddp_init
     assert CheckpointLoader._schemes[''] is loader
     assert set(first) == {'checkpoint_weights_only', 'cpu_launcher', 'cpu_ddp',
-                          'numpy2_adjust_hue', 'numpy_in1d'}
+                          'numpy2_adjust_hue', 'numpy_in1d', 'transformers5_multimodal'}
 
 
 def test_fixes_apply_only_where_needed():
@@ -82,3 +82,85 @@ def test_cpu_ddp_arguments_drop_device_ids_and_syncbn():
     assert kwargs == dict(device_ids=None, broadcast_buffers=False)
     assert not any(isinstance(m, torch.nn.SyncBatchNorm) for m in new_module.modules())
     assert isinstance(new_module[1], torch.nn.modules.batchnorm._BatchNorm)
+
+
+def _fake_transformers(monkeypatch, with_names):
+    """Install a fake ``transformers.modeling_utils`` with or without the names mmpretrain's
+    BLIP models import (transformers 4 / 5)."""
+    import sys
+    import types
+
+    pkg = types.ModuleType('transformers')
+    mod = types.ModuleType('transformers.modeling_utils')
+    mod.PreTrainedModel = type('PreTrainedModel', (), {})
+    if with_names:
+        mod.apply_chunking_to_forward = mod.find_pruneable_heads_and_indices = len
+        mod.prune_linear_layer = len
+    pkg.modeling_utils = mod
+    monkeypatch.setitem(sys.modules, 'transformers', pkg)
+    monkeypatch.setitem(sys.modules, 'transformers.modeling_utils', mod)
+
+
+@pytest.mark.parametrize('with_names', [True, False])
+def test_transformers5_multimodal_switch(monkeypatch, with_names):
+    import sys
+
+    from mmpretrain.utils import dependency
+
+    _fake_transformers(monkeypatch, with_names)
+    assert compat._multimodal_importable() is with_names
+    monkeypatch.setattr(dependency, 'WITH_MULTIMODAL', True)
+    # mmpretrain.models not imported yet (the situation at `import mlcl_plugin`)
+    monkeypatch.delitem(sys.modules, 'mmpretrain.models')
+    if with_names:
+        assert compat._fix_transformers5_multimodal() is False
+        assert dependency.WITH_MULTIMODAL is True
+    else:
+        with pytest.warns(UserWarning, match='multimodal models are disabled'):
+            assert compat._fix_transformers5_multimodal() is True
+        assert dependency.WITH_MULTIMODAL is False
+
+
+def test_transformers5_switch_untouched_once_models_imported(monkeypatch):
+    import mmpretrain.models  # noqa: F401
+    from mmpretrain.utils import dependency
+    _fake_transformers(monkeypatch, False)
+    monkeypatch.setattr(dependency, 'WITH_MULTIMODAL', True)
+    assert compat._fix_transformers5_multimodal() is False
+    assert dependency.WITH_MULTIMODAL is True
+
+
+_IMPORT_MODELS = ('import warnings; warnings.simplefilter("ignore"); {pre}'
+                  'import mmpretrain.models; print("imported")')
+
+
+def test_plugin_keeps_mmpretrain_models_importable_next_to_transformers5(tmp_path):
+    """A process with a transformers 5 lookalike installed: mmpretrain alone fails to import
+    its models, importing the plugin first fixes it."""
+    import os
+    import subprocess
+    import sys
+
+    pkg = tmp_path / 'transformers'
+    pkg.mkdir()
+    (pkg / '__init__.py').write_text('__version__ = "5.0.0"\n')
+    # what transformers 5 still has: PreTrainedModel, but not the helpers BLIP imports
+    (pkg / 'modeling_utils.py').write_text('class PreTrainedModel:\n    pass\n')
+    meta = tmp_path / 'transformers-5.0.0.dist-info'
+    meta.mkdir()
+    (meta / 'METADATA').write_text('Metadata-Version: 2.1\nName: transformers\nVersion: 5.0.0\n')
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), repo]))
+
+    def run(pre):
+        return subprocess.run([sys.executable, '-c', _IMPORT_MODELS.format(pre=pre)],
+                              env=env, capture_output=True, text=True, timeout=300)
+
+    stock = run('')
+    # (with the real transformers 5.17 the error is `TypeError: NoneType takes no arguments`
+    # in mmpretrain's BLIP; this lookalike fails earlier, in the same multimodal-only imports)
+    assert stock.returncode != 0
+    assert 'mmpretrain/models' in stock.stderr
+    fixed = run('import mlcl_plugin; ')
+    assert fixed.returncode == 0, fixed.stderr[-2000:]
+    assert 'imported' in fixed.stdout
