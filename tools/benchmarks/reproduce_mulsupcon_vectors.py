@@ -160,9 +160,13 @@ def pretrain(args, ds, positives, seed, env):
     opts += [o for o in _data_options(args, ds) if o.startswith('train_')]
     cfg = PRETRAIN[positives].format(ds=ds)
     # an interrupted run goes on from its last checkpoint (model, optimiser, scheduler, queue,
-    # momentum encoder, iteration); the data order and masks after that point differ from an
-    # uninterrupted run's, as in any mmengine resume
-    resume = ['--resume'] if osp.isfile(osp.join(work, 'last_checkpoint')) else []
+    # momentum encoder, iteration); NoReplayIterBasedTrainLoop skips mmengine's replay of the
+    # consumed batches (minutes at 100k iterations), so the data order and masks after that
+    # point differ from an uninterrupted run's
+    resume = []
+    if osp.isfile(osp.join(work, 'last_checkpoint')):
+        resume = ['--resume']
+        opts.append('train_cfg.type=NoReplayIterBasedTrainLoop')
     log = osp.join(work, 'run.log' if not resume else f'run_resumed_{int(time.time())}.log')
     seconds = _run([sys.executable, 'tools/train.py', cfg, '--work-dir', work, *resume,
                     '--cfg-options', *opts], log, env)
