@@ -15,9 +15,9 @@ class MomentumEncoder(ExponentialMovingAverage):
     Same numbers as the parent, in the parent's convention: after the first step (a copy)
     ``avg = (1 - momentum) * avg + momentum * src`` every ``interval`` steps, and buffers copied
     from the source when ``update_buffers=False``. For the small MLP of the vector track the
-    per-parameter loop cost about as much as the key encoder's forward pass on one CPU thread
-    (``tools/benchmarks/benchmark_vector_pretrain_step.py``). Falls back to the parent when
-    averaged and source parameters live on different devices or dtypes.
+    parent's per-parameter loop cost about 1 ms per step on one CPU thread (cProfile over 1,500
+    steps), about 3 % of the step. Defers to the parent when averaged and source parameters live
+    on different devices or dtypes.
 
     Args:
         model (nn.Module): the query encoder to copy.
