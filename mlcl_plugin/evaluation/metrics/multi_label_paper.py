@@ -149,6 +149,85 @@ def _thresholded(gt: np.ndarray, hit: np.ndarray, macro_eps: float = 0.) -> Dict
             'micro_f1': micro}
 
 
+def _attributes(gt: np.ndarray, hit: np.ndarray) -> Dict[str, float]:
+    """Pedestrian-attribute metrics (PETA protocol) from binary N x C matrices (fractions).
+
+    ``mA``: mean over classes of ``(TPR + TNR) / 2``, where a class without positives (or
+    without negatives) contributes its defined rate only, so ``(TNR + 0) / 2`` counts as
+    ``TNR / 2`` there; ``instance_*``: per-sample ``|y & y_hat| / |y | y_hat|`` (accuracy),
+    ``/ |y_hat|`` (precision), ``/ |y|`` (recall), each 0 where its denominator is 0, then
+    averaged over the samples; ``instance_f1 = 2 P R / (P + R)`` of those two means.
+    """
+    pos = gt.sum(axis=0)  # C
+    neg = gt.shape[0] - pos  # C
+    tpr = _safe_div((gt & hit).sum(axis=0), pos)
+    tnr = _safe_div((~gt & ~hit).sum(axis=0), neg)
+    inter = (gt & hit).sum(axis=1)  # N
+    union = (gt | hit).sum(axis=1)
+    precision = float(_safe_div(inter, hit.sum(axis=1)).mean())
+    recall = float(_safe_div(inter, gt.sum(axis=1)).mean())
+    return {'mA': float(((tpr + tnr) / 2).mean()),
+            'instance_accuracy': float(_safe_div(inter, union).mean()),
+            'instance_precision': precision,
+            'instance_recall': recall,
+            'instance_f1': float(_safe_div(2 * precision * recall, precision + recall))}
+
+
+THRESHOLDED_KEYS = ('hamming_accuracy', 'example_f1', 'macro_f1', 'micro_f1', 'mA',
+                    'instance_accuracy', 'instance_precision', 'instance_recall',
+                    'instance_f1')
+
+
+def val_chosen_metrics(val_pred: ArrayLike,
+                       val_target: ArrayLike,
+                       test_pred: ArrayLike,
+                       test_target: ArrayLike,
+                       thresholds: Sequence[float] = tuple(ORACLE_THRESHOLDS)
+                       ) -> Dict[str, float]:
+    """Thresholded metrics on a test split at thresholds chosen on a validation split.
+
+    For every thresholded metric of :class:`MultiLabelPaperMetric` (the F1 family, Hamming
+    accuracy and the attribute metrics), the threshold among ``thresholds`` that maximises
+    it on the validation split (the lowest one on a tie) is applied to the test split. The
+    test split is never used to choose: this is the fair counterpart of the papers' oracle
+    sweep (``oracle=True``), which chooses on the evaluated split itself.
+
+    Args:
+        val_pred (ArrayLike): Validation probabilities, N_val x C.
+        val_target (ArrayLike): Validation targets (1 / 0 / -1 ignored), N_val x C.
+        test_pred (ArrayLike): Test probabilities, N_test x C.
+        test_target (ArrayLike): Test targets, N_test x C.
+        thresholds (Sequence[float]): Candidate thresholds in (0, 1). Defaults to
+            0.1, 0.2, ..., 0.9.
+
+    Returns:
+        Dict[str, float]: ``valthr_<metric>`` (test value, percent) and
+        ``valthr_<metric>_thr`` (the chosen threshold) for every thresholded metric.
+    """
+    for thr in thresholds:
+        _check_thr(thr)
+    val_pred, val_target = _check_inputs(val_pred, val_target)
+    test_pred, test_target = _check_inputs(test_pred, test_target)
+    if val_pred.shape[1] != test_pred.shape[1]:
+        raise ValueError(f'validation and test scores have different class counts: '
+                         f'{val_pred.shape[1]} vs {test_pred.shape[1]}')
+
+    def at(pred, target, thr):
+        gt, hit = target == 1, pred >= thr
+        out = {k: float(v) for k, v in _thresholded(gt, hit).items()}
+        out.update(_attributes(gt, hit))
+        return out
+
+    val = [at(val_pred, val_target, t) for t in thresholds]
+    results = {}
+    for key in THRESHOLDED_KEYS:
+        best = int(np.argmax([v[key] for v in val]))  # the lowest threshold on a tie
+        thr = float(thresholds[best])
+        results[f'valthr_{key}'] = at(test_pred, test_target, thr)[key] * 100
+        results[f'valthr_{key}_thr'] = thr
+    return results
+
+
 def _mlgcn(gt: np.ndarray, hit: np.ndarray) -> Dict[str, float]:
     """CP, CR, CF1, OP, OR, OF1 of ML-GCN from binary N x C matrices (fractions)."""
     num_gt = gt.sum(axis=0).astype(np.float64)  # C
@@ -224,6 +303,17 @@ class MultiLabelPaperMetric(BaseMetric):
     the evaluated split itself, i.e. it is an oracle (as the papers do), not a fair test
     score.
 
+    ``attributes=True`` adds the pedestrian-attribute metrics of the PETA protocol at the
+    same threshold (Deng et al. 2014; e.g. Jia et al. 2020): ``mA``, the label-based mean
+    accuracy ``mean over classes of (TPR + TNR) / 2`` with ``TPR = TP / (TP + FN)`` and
+    ``TNR = TN / (TN + FP)`` (a rate whose denominator is 0 counts as 0), and the
+    instance-based ``instance_accuracy`` (mean over samples of ``|y & y_hat| / |y | y_hat|``),
+    ``instance_precision`` (``|y & y_hat| / |y_hat|``), ``instance_recall``
+    (``|y & y_hat| / |y|``), each per-sample ratio 0 where its denominator is 0, and
+    ``instance_f1 = 2 P R / (P + R)`` of the mean precision and mean recall.
+    :func:`val_chosen_metrics` evaluates a test split at thresholds chosen on a validation
+    split.
+
     ``bce=True`` adds ``bce``: the mean binary cross-entropy
     ``-mean(y log p + (1 - y) log(1 - p))`` over the non-ignored entries, as a plain number
     (not a percentage), with ``p`` clipped to ``[1e-7, 1 - 1e-7]``. It is MulSupCon's model
@@ -238,6 +328,8 @@ class MultiLabelPaperMetric(BaseMetric):
         mlgcn (bool): Also report the ML-GCN CP/CR/CF1/OP/OR/OF1 family (and its top-3
             variant). Defaults to False.
         bce (bool): Also report the mean binary cross-entropy ``bce``. Defaults to False.
+        attributes (bool): Also report ``mA`` and the instance-based metrics. Defaults to
+            False.
         collect_device (str): Device used to collect results across ranks, ``'cpu'`` or
             ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): Prefix of the logged keys. Defaults to None, which uses
@@ -264,6 +356,7 @@ class MultiLabelPaperMetric(BaseMetric):
                  oracle: bool = False,
                  mlgcn: bool = False,
                  bce: bool = False,
+                 attributes: bool = False,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         _check_thr(thr)
@@ -272,6 +365,7 @@ class MultiLabelPaperMetric(BaseMetric):
         self.oracle = oracle
         self.mlgcn = mlgcn
         self.bce = bce
+        self.attributes = attributes
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Store the scores and multi-hot targets of a batch as CPU tensors.
@@ -317,7 +411,7 @@ class MultiLabelPaperMetric(BaseMetric):
         pred = torch.stack([res['pred_score'] for res in results])  # N x C
         target = torch.stack([res['gt_score'] for res in results])  # N x C
         return self.calculate(pred, target, thr=self.thr, oracle=self.oracle,
-                              mlgcn=self.mlgcn, bce=self.bce)
+                              mlgcn=self.mlgcn, bce=self.bce, attributes=self.attributes)
 
     @staticmethod
     def calculate(pred: ArrayLike,
@@ -325,7 +419,8 @@ class MultiLabelPaperMetric(BaseMetric):
                   thr: float = 0.5,
                   oracle: bool = False,
                   mlgcn: bool = False,
-                  bce: bool = False) -> Dict[str, float]:
+                  bce: bool = False,
+                  attributes: bool = False) -> Dict[str, float]:
         """Compute the metrics of the class docstring, usable without a runner.
 
         Args:
@@ -336,6 +431,7 @@ class MultiLabelPaperMetric(BaseMetric):
             oracle (bool): Add the oracle threshold sweep. Defaults to False.
             mlgcn (bool): Add the ML-GCN family (and its top-3 variant). Defaults to False.
             bce (bool): Add the mean binary cross-entropy ``bce``. Defaults to False.
+            attributes (bool): Add ``mA`` and the instance-based metrics. Defaults to False.
 
         Returns:
             Dict[str, float]: ``mAP``, ``hamming_accuracy``, ``example_f1``, ``macro_f1``,
@@ -356,6 +452,9 @@ class MultiLabelPaperMetric(BaseMetric):
         # np.argmax returns the first maximum, i.e. the lowest class index on a tie.
         top1 = pred.argmax(axis=1)  # N
         results['precision@1'] = float(gt[np.arange(len(gt)), top1].mean()) * 100
+
+        if attributes:
+            results.update({k: v * 100 for k, v in _attributes(gt, hit).items()})
 
         if mlgcn:
             results.update({k: v * 100 for k, v in _mlgcn(gt, hit).items()})

@@ -1,0 +1,506 @@
+# Copyright (c) mlcl_plugin authors. All rights reserved.
+"""Every image method of the plugin on real multi-label photos (PETA, MIML scene), one table.
+
+Each unit goes through the stock ``tools/train.py`` / ``tools/test.py`` with the shipped configs
+of ``configs/real_photos/``:
+
+1. pretrainings (MulSupCon and its ALL / ANY ablations, stock mmpretrain MoCo v2 and SimSiam,
+   BlockSimSiam, BlockMoCo, a Lightly loss in MultiLabelMoCo) and MulCon's two stages;
+2. downstream runs: BCE from scratch (at the fine-tune's epochs and at pretraining + fine-tune
+   epochs), fine-tune and linear probe of pretrained backbones, and fine-tune on a seeded 10 %
+   of the training labels (label efficiency, after pretraining on all training images), each
+   keeping the checkpoint of best validation mAP;
+3. ``tools/test.py`` of that checkpoint on the validation and the test split (scores dumped),
+   scored by ``MultiLabelPaperMetric`` at the fixed threshold 0.5, at thresholds chosen on the
+   validation split (``val_chosen_metrics``) and, in the JSON only, with the papers' oracle
+   sweep on the test split.
+
+Every unit is cached in ``--work-dir`` (a finished unit writes ``result.json``; an interrupted
+pretraining resumes from its last checkpoint), so the grid can be spread over sessions and
+machines: rerun the same command. The script writes ``<work-dir>/results.json`` (every unit:
+metrics, wall time, images/s, data-loader wait) and prints one table per data set (mean +-
+sample std over the seeds that have finished), the wall time of each run, and the paper claims
+checked on these numbers. ``--readme README.md`` rewrites the README's block between
+``<!-- real-photos:begin -->`` and ``<!-- real-photos:end -->`` with the same output.
+
+    # the whole grid (hours on 2 CPU cores; seeds 0 1 2 for the key rows, 0 for the rest)
+    python tools/benchmarks/benchmark_real_photos.py --data-root ../shared/data
+    # only some rows / seeds first
+    python tools/benchmarks/benchmark_real_photos.py --data-root ../shared/data \\
+        --datasets peta --seeds 0 --rows bce mulsupcon-ft
+    # the whole grid, tiny (64 images, 1 epoch): checks every unit end to end
+    python tools/benchmarks/benchmark_real_photos.py --data-root ../shared/data --quick
+"""
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import pickle
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, REPO_ROOT)
+from mlcl_plugin.evaluation.metrics.multi_label_paper import (  # noqa: E402
+    MultiLabelPaperMetric,
+    val_chosen_metrics,
+)
+
+CFG = 'configs/real_photos'
+DATASETS = {
+    'peta': dict(folder='peta', num_classes=35, name='PETA (random split)',
+                 val=['split_file=splits/random_val.txt'],
+                 test=['split_file=splits/random_test.txt']),
+    'miml': dict(folder='miml_scene', num_classes=5, name='MIML scene',
+                 val=['split_file=splits/train.txt', 'subset=val', 'val_fraction=0.2',
+                      'val_seed=0'],
+                 test=['split_file=splits/test.txt']),
+}
+PRETRAIN_EPOCHS = 15
+DOWNSTREAM_EPOCHS = 15
+# pretraining key -> (config, printed name)
+PRETRAIN = {
+    'mulsupcon': ('mulsupcon_resnet18-w16_1xb64-adam-15e_{ds}.py', 'MulSupCon'),
+    'all': ('mulsupcon-all_resnet18-w16_1xb64-adam-15e_{ds}.py', 'MulSupCon ALL'),
+    'any': ('mulsupcon-any_resnet18-w16_1xb64-adam-15e_{ds}.py', 'MulSupCon ANY'),
+    'mocov2': ('mocov2_resnet18-w16_1xb64-adam-15e_{ds}.py', 'MoCo v2 (stock)'),
+    'blockmoco': ('blockmoco_resnet18-w16_1xb64-adam-15e_{ds}.py', 'BlockMoCo'),
+    'simsiam': ('simsiam_resnet18-w16_1xb64-sgd-15e_{ds}.py', 'SimSiam (stock)'),
+    'blocksimsiam': ('blocksimsiam_resnet18-w16_1xb64-sgd-15e_{ds}.py', 'BlockSimSiam'),
+    'lightly': ('mlmoco-lightly-ntxent_resnet18-w16_1xb64-adam-15e_{ds}.py',
+                'Lightly NTXent (memory bank)'),
+    'mulcon1': ('mulcon-stage1_resnet18-w16_1xb64-adam-15e_{ds}.py', 'MulCon stage 1'),
+}
+BCE = f'{CFG}/bce_resnet18-w16_1xb64-adam-15e_{{ds}}.py'
+FINETUNE = f'{CFG}/benchmarks/resnet18-w16_finetune-1xb64-adam-15e_{{ds}}.py'
+LINEAR = f'{CFG}/benchmarks/resnet18-w16_linear-1xb64-adam-15e_{{ds}}.py'
+MULCON2 = f'{CFG}/mulcon-stage2_resnet18-w16_1xb32-sgd-5e_{{ds}}.py'
+
+# row -> (printed name, pretraining key or None, downstream config, extra options, key row)
+# key rows run every seed of --seeds; the others only --other-seeds (default: 0)
+ROWS = {
+    'bce': ('BCE from scratch, 15 e', None, BCE, [], True),
+    'bce-long': ('BCE from scratch, 30 e (= pretrain + fine-tune)', None, BCE, ['long'], True),
+    'mulsupcon-ft': ('MulSupCon -> fine-tune', 'mulsupcon', FINETUNE, [], True),
+    'mulsupcon-linear': ('MulSupCon -> linear probe', 'mulsupcon', LINEAR, [], True),
+    'simsiam-linear': ('SimSiam -> linear probe', 'simsiam', LINEAR, [], True),
+    'blocksimsiam-linear': ('BlockSimSiam -> linear probe', 'blocksimsiam', LINEAR, [], True),
+    'bce-10pct': ('BCE from scratch, 10 % labels', None, BCE, ['10pct'], True),
+    'simsiam-ft-10pct': ('SimSiam -> fine-tune, 10 % labels', 'simsiam', FINETUNE, ['10pct'],
+                         True),
+    'blocksimsiam-ft-10pct': ('BlockSimSiam -> fine-tune, 10 % labels', 'blocksimsiam',
+                              FINETUNE, ['10pct'], True),
+    'mocov2-linear': ('MoCo v2 -> linear probe', 'mocov2', LINEAR, [], False),
+    'blockmoco-linear': ('BlockMoCo -> linear probe', 'blockmoco', LINEAR, [], False),
+    'all-ft': ('MulSupCon ALL -> fine-tune', 'all', FINETUNE, [], False),
+    'any-ft': ('MulSupCon ANY -> fine-tune', 'any', FINETUNE, [], False),
+    'lightly-linear': ('Lightly NTXent -> linear probe', 'lightly', LINEAR, [], False),
+    'mocov2-ft-10pct': ('MoCo v2 -> fine-tune, 10 % labels', 'mocov2', FINETUNE, ['10pct'],
+                        False),
+    'blockmoco-ft-10pct': ('BlockMoCo -> fine-tune, 10 % labels', 'blockmoco', FINETUNE,
+                           ['10pct'], False),
+    'mulcon': ('MulCon (stage 1 + 2, its own classifier)', 'mulcon1', MULCON2, ['mulcon'],
+               False),
+}
+METRICS = ('mAP', 'mA', 'micro_f1', 'macro_f1', 'example_f1', 'hamming_accuracy')
+SHORT = {'mAP': 'mAP', 'mA': 'mA', 'micro_f1': 'miF1', 'macro_f1': 'maF1',
+         'example_f1': 'ebF1', 'hamming_accuracy': 'HA'}
+README_BEGIN = '<!-- real-photos:begin -->'
+README_END = '<!-- real-photos:end -->'
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--data-root', default=osp.join(REPO_ROOT, 'data'),
+                        help='folder holding peta/ and miml_scene/ (e.g. ../shared/data)')
+    parser.add_argument('--datasets', nargs='+', default=['peta', 'miml'],
+                        choices=sorted(DATASETS))
+    parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2],
+                        help='seeds of the key rows (PETA); MIML runs --other-seeds')
+    parser.add_argument('--other-seeds', nargs='+', type=int, default=[0],
+                        help='seeds of the other rows, and of every MIML row')
+    parser.add_argument('--rows', nargs='+', default=list(ROWS), choices=list(ROWS))
+    parser.add_argument('--quick', action='store_true',
+                        help='tiny grid: 64 training / 32 val / 32 test images, 1 epoch')
+    parser.add_argument('--work-dir', default=osp.join(REPO_ROOT, 'work_dirs',
+                                                       'benchmark_real_photos'))
+    parser.add_argument('--threads', type=int, default=2, help='torch threads per run')
+    parser.add_argument('--no-run', action='store_true',
+                        help='run nothing: print the table of the finished units')
+    parser.add_argument('--readme', default=None,
+                        help='rewrite the marked real-photos block of this README')
+    return parser.parse_args(argv)
+
+
+# --------------------------------------------------------------------------------------------
+# running one unit
+
+
+def _atomic_json(path, obj):
+    """Write JSON through a temporary file + fsync + rename: a killed run leaves no half file."""
+    fd, tmp = tempfile.mkstemp(dir=osp.dirname(path), suffix='.tmp')
+    with os.fdopen(fd, 'w') as f:
+        json.dump(obj, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _run(cmd, log_path, env):
+    """Run a stock tool; keep its output in ``log_path``; raise with the log tail on failure."""
+    start = time.perf_counter()
+    with open(log_path, 'a') as log:
+        log.write('$ ' + ' '.join(cmd) + '\n')
+        log.flush()
+        proc = subprocess.run(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                              env=env)
+    if proc.returncode != 0:
+        with open(log_path) as log:
+            tail = log.read()[-4000:]
+        raise RuntimeError(f'command failed ({proc.returncode}): {" ".join(cmd)}\n{tail}')
+    return time.perf_counter() - start
+
+
+def _loader_options(args, ds, loaders=('train_dataloader', 'val_dataloader',
+                                       'test_dataloader')):
+    root = osp.join(osp.abspath(args.data_root), DATASETS[ds]['folder'])
+    if not osp.isdir(root):
+        raise FileNotFoundError(f'{root} not found: give --data-root, the folder that holds '
+                                f'{DATASETS[ds]["folder"]}/')
+    opts = [f'{loader}.dataset.data_root={root}/' for loader in loaders]
+    if args.quick:  # the first images of each split, 1 epoch
+        sizes = {'train_dataloader': 64, 'val_dataloader': 32, 'test_dataloader': 32}
+        opts += [f'{loader}.dataset.indices={sizes[loader]}' for loader in loaders]
+        opts += [f'{loader}.batch_size=16' for loader in loaders]
+    return opts
+
+
+def _epochs_options(epochs):
+    return [f'train_cfg.max_epochs={epochs}', f'param_scheduler.0.T_max={epochs}',
+            f'param_scheduler.0.end={epochs}']
+
+
+def _speed(work):
+    """images/s and data-loader wait share from mmengine's scalars log of a training run."""
+    logs = sorted(glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json')))
+    times, waits = [], []
+    for path in logs:
+        with open(path) as f:
+            for line in f:
+                entry = json.loads(line)
+                if 'time' in entry and 'data_time' in entry and 'loss' in entry:
+                    times.append(entry['time'])
+                    waits.append(entry['data_time'])
+    if not times:
+        return None, None
+    # the first logged window holds the workers' start-up
+    times, waits = (times[1:], waits[1:]) if len(times) > 2 else (times, waits)
+    return float(np.mean(times)), float(np.sum(waits) / np.sum(times))
+
+
+def _train(args, cfg, work, opts, env, batch_size):
+    """Train (resuming an interrupted run); return wall seconds, images/s, loader wait."""
+    resume = ['--resume'] if osp.isfile(osp.join(work, 'last_checkpoint')) else []
+    seconds = _run([sys.executable, 'tools/train.py', cfg, '--work-dir', work, *resume,
+                    '--cfg-options', *opts], osp.join(work, 'train.log'), env)
+    step, wait = _speed(work)
+    return {'train_s': seconds, 'images_per_s': batch_size / step if step else None,
+            'loader_wait': wait}
+
+
+def pretrain(args, ds, key, seed, env):
+    """One pretraining (cached); returns its checkpoint and its timing record."""
+    work = osp.join(args.work_dir, ds, f'seed{seed}', f'pretrain_{key}')
+    done = osp.join(work, 'result.json')
+    if osp.isfile(done):
+        with open(done) as f:
+            rec = json.load(f)
+        return rec['checkpoint'], rec
+    os.makedirs(work, exist_ok=True)
+    cfg = f'{CFG}/{PRETRAIN[key][0].format(ds=ds)}'
+    epochs = 1 if args.quick else PRETRAIN_EPOCHS
+    opts = [f'randomness.seed={seed}', f'default_hooks.checkpoint.interval={min(5, epochs)}']
+    opts += _epochs_options(epochs)
+    batch = 64
+    if key == 'mulcon1':  # a supervised classifier with a validation loop
+        opts += _loader_options(args, ds)
+        if args.quick:
+            batch = 16
+    else:
+        opts += _loader_options(args, ds, ('train_dataloader', ))
+        if args.quick:
+            batch = 16
+            # the queue must stay a multiple of the batch (16 images, 4 block views each)
+            if key in ('mulsupcon', 'all', 'any', 'mocov2', 'blockmoco', 'lightly'):
+                opts.append('model.queue_len=64')
+            if key == 'lightly':
+                opts.append('model.head.loss.memory_bank_size=[64,128]')
+    rec = _train(args, cfg, work, opts, env, batch)
+    if key == 'mulcon1':
+        best = sorted(glob.glob(osp.join(work, 'best_multi-label_mAP_epoch_*.pth')))
+        ckpt = best[-1] if best else None
+    else:
+        ckpt = osp.join(work, f'epoch_{epochs}.pth')
+    if not ckpt or not osp.isfile(ckpt):
+        raise RuntimeError(f'pretraining {key} did not write its checkpoint in {work}')
+    rec.update(checkpoint=ckpt, epochs=epochs, config=cfg, seed=seed)
+    _atomic_json(done, rec)
+    return ckpt, rec
+
+
+def _dump_scores(args, ds, cfg, ckpt, split, work, env):
+    """``tools/test.py`` of ``ckpt`` on the val or test split; returns (scores, targets)."""
+    out = osp.join(work, f'{split}_pred.pkl')
+    split_opts = [f'test_dataloader.dataset.{o}' for o in DATASETS[ds][split]]
+    opts = _loader_options(args, ds, ('test_dataloader', )) + split_opts
+    opts += ['model.backbone.init_cfg=None']  # the checkpoint holds the weights
+    seconds = _run([sys.executable, 'tools/test.py', cfg, ckpt, '--work-dir',
+                    osp.join(work, f'test_{split}'), '--out', out, '--out-item', 'pred',
+                    '--cfg-options', *opts], osp.join(work, f'test_{split}.log'), env)
+    # our own run's output, written a moment ago by mmengine's DumpResults
+    with open(out, 'rb') as f:
+        samples = pickle.load(f)
+    num_classes = DATASETS[ds]['num_classes']
+    scores = np.stack([np.asarray(s['pred_score'], dtype=np.float64) for s in samples])
+    targets = np.zeros((len(samples), num_classes), dtype=np.int64)
+    for i, s in enumerate(samples):
+        targets[i, np.asarray(s['gt_label'], dtype=np.int64)] = 1
+    np.savez_compressed(osp.join(work, f'{split}_scores.npz'), scores=scores, targets=targets)
+    os.remove(out)
+    return scores, targets, seconds
+
+
+def downstream(args, ds, row, seed, ckpt, env):
+    """Train one downstream row (cached), test its best checkpoint, score it."""
+    name, _, cfg_tpl, extra, _ = ROWS[row]
+    cfg = cfg_tpl.format(ds=ds)
+    work = osp.join(args.work_dir, ds, f'seed{seed}', row)
+    done = osp.join(work, 'result.json')
+    if osp.isfile(done):
+        with open(done) as f:
+            return json.load(f)
+    os.makedirs(work, exist_ok=True)
+    epochs = 1 if args.quick else DOWNSTREAM_EPOCHS
+    if 'long' in extra:
+        epochs = 2 if args.quick else PRETRAIN_EPOCHS + DOWNSTREAM_EPOCHS
+    if 'mulcon' in extra:
+        epochs = 1 if args.quick else 5
+    opts = [f'randomness.seed={seed}'] + _epochs_options(epochs) + _loader_options(args, ds)
+    if 'mulcon' in extra:
+        opts.append(f'load_from={ckpt}')
+        opts.append('default_hooks.checkpoint.save_best=multi-label/mAP')
+    elif ckpt is not None:
+        opts.append(f'model.backbone.init_cfg.checkpoint={ckpt}')
+    if '10pct' in extra:
+        # the same seeded 10 % of the training labels for every method of a seed
+        opts += ['train_dataloader.dataset.label_fraction=0.1',
+                 f'train_dataloader.dataset.label_seed={seed}']
+    batch = 16 if args.quick else (32 if 'mulcon' in extra else 64)
+    rec = _train(args, cfg, work, opts, env, batch)
+    best = sorted(glob.glob(osp.join(work, 'best_multi-label_mAP_epoch_*.pth')))
+    if not best:
+        raise RuntimeError(f'{name}: no best checkpoint in {work}')
+    val_scores, val_targets, val_s = _dump_scores(args, ds, cfg, best[-1], 'val', work, env)
+    test_scores, test_targets, test_s = _dump_scores(args, ds, cfg, best[-1], 'test', work,
+                                                     env)
+    metrics = MultiLabelPaperMetric.calculate(test_scores, test_targets, thr=0.5, oracle=True,
+                                              attributes=True)
+    metrics.update(val_chosen_metrics(val_scores, val_targets, test_scores, test_targets))
+    metrics['val_mAP'] = MultiLabelPaperMetric.calculate(val_scores, val_targets)['mAP']
+    rec.update(row=row, seed=seed, dataset=ds, config=cfg, epochs=epochs,
+               best_checkpoint=osp.basename(best[-1]), pretrain_checkpoint=ckpt,
+               test_s=val_s + test_s, metrics=metrics)
+    _atomic_json(done, rec)
+    return rec
+
+
+# --------------------------------------------------------------------------------------------
+# the table
+
+
+def _fmt(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return '-'
+    if len(values) == 1:
+        return f'{values[0]:.1f}'
+    return f'{np.mean(values):.1f} +- {np.std(values, ddof=1):.1f}'
+
+
+def _minutes(values):
+    values = [v for v in values if v]
+    return f'{np.mean(values) / 60:.1f}' if values else '-'
+
+
+def table(ds, records, pretrains):
+    """Markdown lines of one data set's table from the finished units."""
+    lines = [f'#### {DATASETS[ds]["name"]}: test split, mean +- sample std over the seeds',
+             '',
+             '| run | seeds | thr | ' + ' | '.join(SHORT[m] for m in METRICS)
+             + ' | pretrain min | downstream min | pretrain img/s | loader wait |',
+             '|' + ' --- |' * (len(METRICS) + 7)]
+    for row, (name, key, _, _, _) in ROWS.items():
+        recs = [r for r in records if r['row'] == row]
+        if not recs:
+            continue
+        seeds = sorted(r['seed'] for r in recs)
+        pre = [pretrains.get((ds, key, s)) for s in seeds] if key else []
+        pre_min = _minutes([p['train_s'] for p in pre if p])
+        down_min = _minutes([r['train_s'] + r['test_s'] for r in recs])
+        ips = [p['images_per_s'] for p in pre if p and p.get('images_per_s')]
+        wait = [p['loader_wait'] for p in pre if p and p.get('loader_wait') is not None]
+        speed = f'{np.mean(ips):.0f}' if ips else '-'
+        wait_s = f'{100 * np.mean(wait):.0f} %' if wait else '-'
+        for proto, prefix in (('0.5', ''), ('val', 'valthr_')):
+            cells = [_fmt([r['metrics'][m if m == 'mAP' else prefix + m] for r in recs])
+                     for m in METRICS]
+            lines.append(f'| {name} | {",".join(map(str, seeds))} | {proto} | '
+                         + ' | '.join(cells) + f' | {pre_min} | {down_min} | {speed} | '
+                         f'{wait_s} |')
+    return lines
+
+
+def _values(records, row, metric):
+    return [r['metrics'][metric] for r in records if r['row'] == row]
+
+
+def _beats(records, a, b, metric):
+    """'a > b by more than one std' check on the finished seeds; None if a row is missing."""
+    va, vb = _values(records, a, metric), _values(records, b, metric)
+    if not va or not vb:
+        return None
+    diff = np.mean(va) - np.mean(vb)
+    if len(va) > 1 and len(vb) > 1:
+        std = max(np.std(va, ddof=1), np.std(vb, ddof=1))
+        held = diff > std
+        how = f'larger std {std:.1f}, seeds {len(va)}/{len(vb)}'
+    else:  # one seed: no spread to compare against
+        held = diff > 0
+        how = 'single seed'
+    return (f'{ROWS[a][0]} vs {ROWS[b][0]}, {SHORT.get(metric.replace("valthr_", ""), metric)}'
+            f'{" (val thr)" if metric.startswith("valthr_") else ""}: {np.mean(va):.1f} vs '
+            f'{np.mean(vb):.1f} ({diff:+.1f}; {how}) -> {"holds" if held else "does NOT hold"}')
+
+
+CLAIMS = [
+    ('mulsupcon-ft', 'bce', 'mAP'), ('mulsupcon-ft', 'bce', 'valthr_mA'),
+    ('mulsupcon-ft', 'bce-long', 'mAP'), ('mulsupcon-ft', 'bce-long', 'valthr_mA'),
+    ('blocksimsiam-linear', 'simsiam-linear', 'mAP'),
+    ('blockmoco-linear', 'mocov2-linear', 'mAP'),
+    ('simsiam-ft-10pct', 'bce-10pct', 'mAP'), ('blocksimsiam-ft-10pct', 'bce-10pct', 'mAP'),
+    ('mocov2-ft-10pct', 'bce-10pct', 'mAP'), ('blockmoco-ft-10pct', 'bce-10pct', 'mAP'),
+]
+
+
+def report(args, downstream_recs, pretrain_recs, wall_s, commit):
+    lines = [f'Real-photo benchmark, commit `{commit}`, '
+             f'{"QUICK (tiny) grid" if args.quick else "CPU grid"}: ResNet-18 at quarter '
+             f'width from scratch, pretraining {1 if args.quick else PRETRAIN_EPOCHS} epochs, '
+             f'downstream {1 if args.quick else DOWNSTREAM_EPOCHS} epochs (best validation mAP '
+             f'checkpoint). thr 0.5 = fixed threshold; val = each metric at the threshold '
+             f'(0.1 ... 0.9) that maximises it on the validation split. mAP needs no threshold. '
+             f"Minutes are wall time on this run's machine; img/s and loader wait (share of "
+             f'the step spent waiting for data) are of the pretraining.', '']
+    for ds in args.datasets:
+        recs = [r for r in downstream_recs if r['dataset'] == ds]
+        if not recs:
+            continue
+        lines += table(ds, recs, pretrain_recs) + ['']
+        checks = [c for c in (_beats(recs, *claim) for claim in CLAIMS) if c]
+        if checks:
+            lines += [f'Claims on {DATASETS[ds]["name"]}:', ''] + [f'- {c}' for c in checks]
+            lines.append('')
+    lines.append(f'Total wall time of this invocation: {wall_s / 60:.1f} min.')
+    return lines
+
+
+def _commit():
+    try:
+        return subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=REPO_ROOT,
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return 'unknown'
+
+
+def update_readme(path, lines):
+    with open(path) as f:
+        text = f.read()
+    if README_BEGIN not in text or README_END not in text:
+        raise ValueError(f'{path} has no {README_BEGIN} ... {README_END} block')
+    head, rest = text.split(README_BEGIN, 1)
+    _, tail = rest.split(README_END, 1)
+    new = head + README_BEGIN + '\n' + '\n'.join(lines) + '\n' + README_END + tail
+    fd, tmp = tempfile.mkstemp(dir=osp.dirname(osp.abspath(path)), suffix='.tmp')
+    with os.fdopen(fd, 'w') as f:
+        f.write(new)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def units(args):
+    """(data set, row, seed) of the grid, key rows of every seed first."""
+    out = []
+    for ds in args.datasets:
+        for seed in sorted(set(args.seeds) | set(args.other_seeds)):
+            for row in args.rows:
+                key_row = ROWS[row][4]
+                seeds = args.seeds if key_row and ds == 'peta' else args.other_seeds
+                if seed in seeds:
+                    out.append((ds, row, seed))
+    return out
+
+
+def collect(args):
+    """The finished units in the work dir (any seed), for the table."""
+    downs, pres = [], {}
+    for path in glob.glob(osp.join(args.work_dir, '*', 'seed*', '*', 'result.json')):
+        with open(path) as f:
+            rec = json.load(f)
+        parts = path.split(os.sep)
+        ds, unit = parts[-4], parts[-2]
+        if ds not in args.datasets:
+            continue
+        if unit.startswith('pretrain_'):
+            pres[(ds, unit[len('pretrain_'):], rec['seed'])] = rec
+        elif rec.get('row') in args.rows:
+            downs.append(rec)
+    return downs, pres
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    os.makedirs(args.work_dir, exist_ok=True)
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    env['PYTHONPATH'] = os.pathsep.join(p for p in (REPO_ROOT, env.get('PYTHONPATH')) if p)
+    start = time.perf_counter()
+    if not args.no_run:
+        for ds, row, seed in units(args):
+            key = ROWS[row][1]
+            ckpt = None
+            if key is not None:
+                ckpt, pre = pretrain(args, ds, key, seed, env)
+                print(f'[{ds} seed {seed}] pretraining {key}: {pre["train_s"] / 60:.1f} min',
+                      flush=True)
+            rec = downstream(args, ds, row, seed, ckpt, env)
+            print(f'[{ds} seed {seed}] {ROWS[row][0]}: ' + '  '.join(
+                f'{SHORT[m]} {rec["metrics"][m]:.1f}' for m in METRICS)
+                + f'  ({(rec["train_s"] + rec["test_s"]) / 60:.1f} min)', flush=True)
+    downs, pres = collect(args)
+    lines = report(args, downs, pres, time.perf_counter() - start, _commit())
+    print('\n'.join(lines))
+    _atomic_json(osp.join(args.work_dir, 'results.json'), {
+        'args': vars(args), 'commit': _commit(), 'downstream': downs,
+        'pretrain': [dict(rec, dataset=k[0], method=k[1]) for k, rec in pres.items()]})
+    if args.readme:
+        update_readme(args.readme, lines)
+    return downs
+
+
+if __name__ == '__main__':
+    main()
