@@ -67,6 +67,10 @@ def make_tiny(cfg, data, work_dir, checkpoint=None, num_samples=8, batch_size=4)
             ds.update(data_root=data['toy'])
         elif ds['type'] == 'VOC':
             ds.update(data_root=data['voc'])
+        elif ds['type'] == 'MultiLabelCsvDataset':
+            # the real-photo configs point at data/<folder> (peta, miml_scene)
+            folder = osp.basename(ds['data_root'].rstrip('/'))
+            ds.update(data_root=osp.join(data['shared'], folder))
         elif ds['type'] == 'MulanDataset':
             # the vector configs point at data/<folder>; the real files are in shared data
             folder = osp.basename(ds['data_root'].rstrip('/'))

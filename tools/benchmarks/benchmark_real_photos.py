@@ -37,6 +37,7 @@ import json
 import os
 import os.path as osp
 import pickle
+import platform
 import subprocess
 import sys
 import tempfile
@@ -61,8 +62,26 @@ DATASETS = {
                       'val_seed=0'],
                  test=['split_file=splits/test.txt']),
 }
-PRETRAIN_EPOCHS = 15
-DOWNSTREAM_EPOCHS = 15
+# epochs of each recipe: CPU (configs/real_photos/*.py) and GPU (configs/real_photos/gpu/*.py)
+EPOCHS = {'cpu': dict(pretrain=15, downstream=15, mulcon2=5),
+          'gpu': dict(pretrain=100, downstream=30, mulcon2=10)}
+# the GPU recipe's config of each CPU config
+GPU_CONFIG = {
+    'mulsupcon_resnet18-w16_1xb64-adam-15e': 'gpu/mulsupcon_resnet50_1xb256-adam-100e',
+    'mulsupcon-all_resnet18-w16_1xb64-adam-15e': 'gpu/mulsupcon-all_resnet50_1xb256-adam-100e',
+    'mulsupcon-any_resnet18-w16_1xb64-adam-15e': 'gpu/mulsupcon-any_resnet50_1xb256-adam-100e',
+    'mocov2_resnet18-w16_1xb64-adam-15e': 'gpu/mocov2_resnet50_1xb256-adam-100e',
+    'blockmoco_resnet18-w16_1xb64-adam-15e': 'gpu/blockmoco_resnet50_1xb256-adam-100e',
+    'simsiam_resnet18-w16_1xb64-sgd-15e': 'gpu/simsiam_resnet50_1xb256-sgd-100e',
+    'blocksimsiam_resnet18-w16_1xb64-sgd-15e': 'gpu/blocksimsiam_resnet50_1xb256-sgd-100e',
+    'mlmoco-lightly-ntxent_resnet18-w16_1xb64-adam-15e':
+        'gpu/mlmoco-lightly-ntxent_resnet50_1xb256-adam-100e',
+    'mulcon-stage1_resnet18-w16_1xb64-adam-15e': 'gpu/mulcon-stage1_resnet50_1xb256-adam-30e',
+    'bce_resnet18-w16_1xb64-adam-15e': 'gpu/bce_resnet50_1xb256-adam-30e',
+    'benchmarks/resnet18-w16_finetune-1xb64-adam-15e': 'gpu/resnet50_finetune-1xb256-adam-30e',
+    'benchmarks/resnet18-w16_linear-1xb64-adam-15e': 'gpu/resnet50_linear-1xb256-adam-30e',
+    'mulcon-stage2_resnet18-w16_1xb32-sgd-5e': 'gpu/mulcon-stage2_resnet50_1xb128-sgd-10e',
+}
 # pretraining key -> (config, printed name)
 PRETRAIN = {
     'mulsupcon': ('mulsupcon_resnet18-w16_1xb64-adam-15e_{ds}.py', 'MulSupCon'),
@@ -84,8 +103,8 @@ MULCON2 = f'{CFG}/mulcon-stage2_resnet18-w16_1xb32-sgd-5e_{{ds}}.py'
 # row -> (printed name, pretraining key or None, downstream config, extra options, key row)
 # key rows run every seed of --seeds; the others only --other-seeds (default: 0)
 ROWS = {
-    'bce': ('BCE from scratch, 15 e', None, BCE, [], True),
-    'bce-long': ('BCE from scratch, 30 e (= pretrain + fine-tune)', None, BCE, ['long'], True),
+    'bce': ('BCE from scratch', None, BCE, [], True),
+    'bce-long': ('BCE from scratch, pretrain + fine-tune epochs', None, BCE, ['long'], True),
     'mulsupcon-ft': ('MulSupCon -> fine-tune', 'mulsupcon', FINETUNE, [], True),
     'mulsupcon-linear': ('MulSupCon -> linear probe', 'mulsupcon', LINEAR, [], True),
     'simsiam-linear': ('SimSiam -> linear probe', 'simsiam', LINEAR, [], True),
@@ -125,6 +144,13 @@ def parse_args(argv=None):
     parser.add_argument('--other-seeds', nargs='+', type=int, default=[0],
                         help='seeds of the other rows, and of every MIML row')
     parser.add_argument('--rows', nargs='+', default=list(ROWS), choices=list(ROWS))
+    parser.add_argument('--recipe', default='cpu', choices=sorted(EPOCHS),
+                        help='cpu: quarter-width ResNet-18, 128 x 64 / 112 px; gpu: the '
+                        "papers' scale, ResNet-50, 256 x 128 / 224 px, batch 256")
+    parser.add_argument('--pretrain-epochs', type=int, default=None,
+                        help="override the recipe's pretraining epochs (the table says so)")
+    parser.add_argument('--downstream-epochs', type=int, default=None,
+                        help="override the recipe's downstream epochs")
     parser.add_argument('--quick', action='store_true',
                         help='tiny grid: 64 training / 32 val / 32 test images, 1 epoch')
     parser.add_argument('--work-dir', default=osp.join(REPO_ROOT, 'work_dirs',
@@ -134,7 +160,27 @@ def parse_args(argv=None):
                         help='run nothing: print the table of the finished units')
     parser.add_argument('--readme', default=None,
                         help='rewrite the marked real-photos block of this README')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    epochs = dict(EPOCHS[args.recipe])
+    if args.pretrain_epochs:
+        epochs['pretrain'] = args.pretrain_epochs
+    if args.downstream_epochs:
+        epochs['downstream'] = args.downstream_epochs
+    if args.quick:
+        epochs = dict(pretrain=1, downstream=1, mulcon2=1)
+    args.epochs = epochs
+    return args
+
+
+def config_path(args, template, ds):
+    """The config of a CPU config template (``.../{ds}.py``) in the chosen recipe."""
+    rel = template.format(ds=ds)
+    if rel.startswith(CFG + '/'):
+        rel = rel[len(CFG) + 1:]
+    if args.recipe == 'gpu':
+        stem = rel[:-len(f'_{ds}.py')]
+        rel = f'{GPU_CONFIG[stem]}_{ds}.py'
+    return f'{CFG}/{rel}'
 
 
 # --------------------------------------------------------------------------------------------
@@ -185,15 +231,25 @@ def _epochs_options(epochs):
             f'param_scheduler.0.end={epochs}']
 
 
-def _speed(work):
-    """images/s and data-loader wait share from mmengine's scalars log of a training run."""
+def _train_log_stats(work):
+    """Step time and data-loader wait share from mmengine's scalars log of a training run.
+
+    Raises:
+        RuntimeError: If a logged training loss is not finite (mmengine goes on training
+            through NaN; a NaN unit must not enter the table).
+    """
     logs = sorted(glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json')))
     times, waits = [], []
     for path in logs:
         with open(path) as f:
-            for line in f:
+            for n, line in enumerate(f, start=1):
                 entry = json.loads(line)
-                if 'time' in entry and 'data_time' in entry and 'loss' in entry:
+                if 'loss' not in entry:
+                    continue
+                if not np.isfinite(entry['loss']):
+                    raise RuntimeError(f'{path} line {n}: non-finite training loss '
+                                       f'{entry["loss"]} at iteration {entry.get("iter")}')
+                if 'time' in entry and 'data_time' in entry:
                     times.append(entry['time'])
                     waits.append(entry['data_time'])
     if not times:
@@ -208,7 +264,7 @@ def _train(args, cfg, work, opts, env, batch_size):
     resume = ['--resume'] if osp.isfile(osp.join(work, 'last_checkpoint')) else []
     seconds = _run([sys.executable, 'tools/train.py', cfg, '--work-dir', work, *resume,
                     '--cfg-options', *opts], osp.join(work, 'train.log'), env)
-    step, wait = _speed(work)
+    step, wait = _train_log_stats(work)
     return {'train_s': seconds, 'images_per_s': batch_size / step if step else None,
             'loader_wait': wait}
 
@@ -222,11 +278,11 @@ def pretrain(args, ds, key, seed, env):
             rec = json.load(f)
         return rec['checkpoint'], rec
     os.makedirs(work, exist_ok=True)
-    cfg = f'{CFG}/{PRETRAIN[key][0].format(ds=ds)}'
-    epochs = 1 if args.quick else PRETRAIN_EPOCHS
+    cfg = config_path(args, PRETRAIN[key][0], ds)
+    epochs = args.epochs['downstream' if key == 'mulcon1' else 'pretrain']
     opts = [f'randomness.seed={seed}', f'default_hooks.checkpoint.interval={min(5, epochs)}']
     opts += _epochs_options(epochs)
-    batch = 64
+    batch = 256 if args.recipe == 'gpu' else 64
     if key == 'mulcon1':  # a supervised classifier with a validation loop
         opts += _loader_options(args, ds)
         if args.quick:
@@ -248,9 +304,15 @@ def pretrain(args, ds, key, seed, env):
         ckpt = osp.join(work, f'epoch_{epochs}.pth')
     if not ckpt or not osp.isfile(ckpt):
         raise RuntimeError(f'pretraining {key} did not write its checkpoint in {work}')
-    rec.update(checkpoint=ckpt, epochs=epochs, config=cfg, seed=seed)
+    rec.update(checkpoint=ckpt, epochs=epochs, config=cfg, seed=seed, **_provenance(args))
     _atomic_json(done, rec)
     return ckpt, rec
+
+
+def _provenance(args):
+    """Where a unit ran: the commit, the recipe and the machine (for its wall time)."""
+    return dict(commit=_commit(), recipe=args.recipe, quick=args.quick,
+                machine=f'{platform.machine()}, {os.cpu_count()} CPUs, {args.threads} threads')
 
 
 def _dump_scores(args, ds, cfg, ckpt, split, work, env):
@@ -278,18 +340,18 @@ def _dump_scores(args, ds, cfg, ckpt, split, work, env):
 def downstream(args, ds, row, seed, ckpt, env):
     """Train one downstream row (cached), test its best checkpoint, score it."""
     name, _, cfg_tpl, extra, _ = ROWS[row]
-    cfg = cfg_tpl.format(ds=ds)
+    cfg = config_path(args, cfg_tpl, ds)
     work = osp.join(args.work_dir, ds, f'seed{seed}', row)
     done = osp.join(work, 'result.json')
     if osp.isfile(done):
         with open(done) as f:
             return json.load(f)
     os.makedirs(work, exist_ok=True)
-    epochs = 1 if args.quick else DOWNSTREAM_EPOCHS
-    if 'long' in extra:
-        epochs = 2 if args.quick else PRETRAIN_EPOCHS + DOWNSTREAM_EPOCHS
+    epochs = args.epochs['downstream']
+    if 'long' in extra:  # as many epochs as pretraining and fine-tuning together
+        epochs = args.epochs['pretrain'] + args.epochs['downstream']
     if 'mulcon' in extra:
-        epochs = 1 if args.quick else 5
+        epochs = args.epochs['mulcon2']
     opts = [f'randomness.seed={seed}'] + _epochs_options(epochs) + _loader_options(args, ds)
     if 'mulcon' in extra:
         opts.append(f'load_from={ckpt}')
@@ -300,7 +362,8 @@ def downstream(args, ds, row, seed, ckpt, env):
         # the same seeded 10 % of the training labels for every method of a seed
         opts += ['train_dataloader.dataset.label_fraction=0.1',
                  f'train_dataloader.dataset.label_seed={seed}']
-    batch = 16 if args.quick else (32 if 'mulcon' in extra else 64)
+    batch = 64 if args.recipe == 'cpu' else 256
+    batch = 16 if args.quick else (batch // 2 if 'mulcon' in extra else batch)
     rec = _train(args, cfg, work, opts, env, batch)
     best = sorted(glob.glob(osp.join(work, 'best_multi-label_mAP_epoch_*.pth')))
     if not best:
@@ -314,7 +377,7 @@ def downstream(args, ds, row, seed, ckpt, env):
     metrics['val_mAP'] = MultiLabelPaperMetric.calculate(val_scores, val_targets)['mAP']
     rec.update(row=row, seed=seed, dataset=ds, config=cfg, epochs=epochs,
                best_checkpoint=osp.basename(best[-1]), pretrain_checkpoint=ckpt,
-               test_s=val_s + test_s, metrics=metrics)
+               test_s=val_s + test_s, metrics=metrics, **_provenance(args))
     _atomic_json(done, rec)
     return rec
 
@@ -398,10 +461,11 @@ CLAIMS = [
 
 
 def report(args, downstream_recs, pretrain_recs, wall_s, commit):
-    lines = [f'Real-photo benchmark, commit `{commit}`, '
-             f'{"QUICK (tiny) grid" if args.quick else "CPU grid"}: ResNet-18 at quarter '
-             f'width from scratch, pretraining {1 if args.quick else PRETRAIN_EPOCHS} epochs, '
-             f'downstream {1 if args.quick else DOWNSTREAM_EPOCHS} epochs (best validation mAP '
+    backbone = ('ResNet-18 at quarter width' if args.recipe == 'cpu' else 'ResNet-50')
+    lines = [f'Real-photo benchmark (table made at commit `{commit}`), '
+             f'{"QUICK (tiny) " if args.quick else ""}{args.recipe.upper()} recipe: {backbone} '
+             f'from scratch, pretraining {args.epochs["pretrain"]} epochs, '
+             f'downstream {args.epochs["downstream"]} epochs (best validation mAP '
              f'checkpoint). thr 0.5 = fixed threshold; val = each metric at the threshold '
              f'(0.1 ... 0.9) that maximises it on the validation split. mAP needs no threshold. '
              f"Minutes are wall time on this run's machine; img/s and loader wait (share of "
@@ -415,7 +479,11 @@ def report(args, downstream_recs, pretrain_recs, wall_s, commit):
         if checks:
             lines += [f'Claims on {DATASETS[ds]["name"]}:', ''] + [f'- {c}' for c in checks]
             lines.append('')
-    lines.append(f'Total wall time of this invocation: {wall_s / 60:.1f} min.')
+    commits = sorted({r.get('commit', '?') for r in downstream_recs}
+                     | {r.get('commit', '?') for r in pretrain_recs.values()})
+    machines = sorted({r.get('machine', '?') for r in downstream_recs})
+    lines.append(f'Units ran at commit(s) {", ".join(commits)} on {"; ".join(machines)}. '
+                 f'Wall time of this invocation: {wall_s / 60:.1f} min.')
     return lines
 
 

@@ -204,6 +204,8 @@ def val_chosen_metrics(val_pred: ArrayLike,
         Dict[str, float]: ``valthr_<metric>`` (test value, percent) and
         ``valthr_<metric>_thr`` (the chosen threshold) for every thresholded metric.
     """
+    # ascending, so that argmax's first maximum is the lowest threshold on a tie
+    thresholds = sorted({float(t) if isinstance(t, np.floating) else t for t in thresholds})
     for thr in thresholds:
         _check_thr(thr)
     val_pred, val_target = _check_inputs(val_pred, val_target)

@@ -1,0 +1,30 @@
+# MulCon stage 2 on MIML scene, the GPU recipe: the CPU config
+#   ../mulcon-stage2_resnet18-w16_1xb32-sgd-5e_miml.py
+# at the papers' scale: ResNet-50 (full width, random init), 224 x 224 px, 256 images per step on
+# one GPU (auto_scale_lr scales the lr on more), 10 epochs.
+#   python tools/train.py configs/real_photos/gpu/mulcon-stage2_resnet50_1xb128-sgd-10e_miml.py   (or tools/dist_train.sh ... N)
+_base_ = ['../mulcon-stage2_resnet18-w16_1xb32-sgd-5e_miml.py', '../_base_/datasets/miml_scene_gpu_pipelines.py']
+custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
+
+# load_from: the GPU stage-1 checkpoint
+train_dataloader = dict(
+    batch_size=128, num_workers=16,
+    dataset=dict(pipeline=[
+        dict(type='LoadImageFromFile'),
+        dict(type='MultiView', num_views=2, transforms=[{{_base_.gpu_cls_view_pipeline}}]),
+        dict(type='PackInputs'),
+    ]))
+val_dataloader = dict(batch_size=256, num_workers=16,
+                      dataset=dict(pipeline={{_base_.gpu_test_pipeline}}))
+test_dataloader = val_dataloader
+model = dict(backbone=dict(depth=50, stem_channels=64, base_channels=64),
+             neck=dict(in_channels=2048, embed_dims=512),
+             head=dict(in_channels=512),
+             projector=dict(in_channels=512))
+param_scheduler = [
+    dict(type='CosineAnnealingLR', T_max=10, by_epoch=True, begin=0, end=10,
+         convert_to_iter_based=True)
+]
+train_cfg = dict(max_epochs=10)
+default_hooks = dict(checkpoint=dict(interval=10))
+auto_scale_lr = dict(base_batch_size=256)
