@@ -8,7 +8,6 @@ delimiter-separated class names (``label_format='names'``, e.g. PETA's
 gives a validation part, and a seeded fraction of it gives the label-efficiency subsets.
 """
 import csv
-import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -27,7 +26,7 @@ def _is_inside(path: str, root: str) -> bool:
     """Whether the normalised ``path`` lies inside ``root`` (no ``..`` escape)."""
     root = osp.normpath(osp.abspath(root))
     path = osp.normpath(osp.abspath(path))
-    return path == root or path.startswith(root + os.sep)
+    return osp.commonpath([root, path]) == root
 
 
 @DATASETS.register_module()
@@ -158,19 +157,23 @@ class MultiLabelCsvDataset(MultiLabelDataset):
             path = self._resolve(value)
             if not osp.isfile(path):
                 raise FileNotFoundError(f'{what} file not found: {path}')
-            names = [line.strip() for line in list_from_file(path) if line.strip()]
+            numbered = [(f'{path} line {n}', line.strip())
+                        for n, line in enumerate(list_from_file(path), start=1)
+                        if line.strip()]
             where = path
         else:
-            names = [str(n) for n in value]
+            numbered = [(f'the {what} list, item {n}', str(name))
+                        for n, name in enumerate(value, start=1)]
             where = f'the {what} list'
-        if not names:
+        if not numbered:
             raise ValueError(f'{where} names no {what}')
-        seen = set()
-        for name in names:
+        seen = {}
+        for place, name in numbered:
             if name in seen:
-                raise ValueError(f'{what} {name!r} appears twice in {where}')
-            seen.add(name)
-        return names
+                raise ValueError(f'{place}: {what} {name!r} appears twice (first at '
+                                 f'{seen[name]})')
+            seen[name] = place
+        return [name for _, name in numbered]
 
     def _read_csv(self):
         path = self.ann_file
@@ -186,6 +189,11 @@ class MultiLabelCsvDataset(MultiLabelDataset):
         if self.image_column not in header:
             raise ValueError(f'{path}: no image column {self.image_column!r} in the header '
                              f'{header}')
+        seen = set()
+        for name in header:
+            if name in seen:
+                raise ValueError(f'{path} line 1: column {name!r} appears twice in the header')
+            seen.add(name)
         return path, header, rows
 
     def _classes_from_columns(self, path: str, header: List[str]) -> List[str]:
@@ -232,16 +240,21 @@ class MultiLabelCsvDataset(MultiLabelDataset):
                                  f'{len(header)}')
             names_per_row[line] = [n.strip() for n in row[j].split(self.label_delimiter)
                                    if n.strip()]
+        vocabulary = None
+        if self.vocabulary is not None:
+            vocabulary = set(self._name_list(self.vocabulary, 'vocabulary'))
         if self._classes_arg is None:
-            classes = sorted({n for names in names_per_row.values() for n in names})
+            # every name found is a class, so a misspelt one is caught by the vocabulary (row
+            # by row below) or not at all
+            classes = sorted({n for names in names_per_row.values() for n in names
+                              if vocabulary is None or n in vocabulary})
             if not classes:
                 raise ValueError(f'{path}: no class name in column {self.label_column!r}')
         else:
             classes = self._name_list(self._classes_arg, 'class')
         index = {c: k for k, c in enumerate(classes)}
         known = set(index)
-        if self.vocabulary is not None:
-            vocabulary = set(self._name_list(self.vocabulary, 'vocabulary'))
+        if vocabulary is not None:
             outside = [c for c in classes if c not in vocabulary]
             if outside:
                 raise ValueError(f'class {outside[0]!r} is not in the vocabulary '
