@@ -36,7 +36,10 @@ install_requires = [
 extras_require = {
     'lightly': ['lightly>=1.5.0'],
     'hdf5': ['h5py>=3.8'],  # HDF5 vector sets (the MulSupCon authors' files); NPZ needs nothing
-    'tests': ['lightly>=1.5.0', 'h5py>=3.8', 'pytest>=7', 'pytest-cov', 'pytest-xdist>=3', 'ruff==0.17.6'],
+    'tests': [
+        'lightly>=1.5.0', 'h5py>=3.8', 'pytest>=7', 'pytest-cov', 'pytest-xdist>=3',
+        'ruff==0.17.6'
+    ],
 }
 
 setup(

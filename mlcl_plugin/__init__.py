@@ -10,6 +10,7 @@ from . import compat
 compat.apply_all()
 
 from . import datasets, engine, evaluation, models, utils  # noqa: E402  (registers after fixes)
+from .engine import checkpoint_io  # noqa: E402  (crash-safe checkpoint saves, issue 13)
 from .version import __version__, version_info  # noqa: E402
 
 __all__ = [

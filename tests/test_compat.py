@@ -28,8 +28,9 @@ def test_apply_all_is_idempotent():
 
 def test_fixes_apply_only_where_needed():
     applied = mlcl_plugin.compat.apply_all()
-    torch_major_minor = tuple(int(p) for p in torch.__version__.split('+')[0].split('.')[:2])
-    assert applied['checkpoint_weights_only'] == (torch_major_minor >= (2, 6))
+    # the allowlisted loader replaces mmengine's on every torch: before 2.6 torch's default
+    # weights_only=False would run code from a crafted file (issue 13, finding 1)
+    assert applied['checkpoint_weights_only'] is True
     numpy2 = int(np.__version__.split('.')[0]) >= 2
     assert applied['numpy2_adjust_hue'] == numpy2
 

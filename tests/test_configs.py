@@ -47,9 +47,15 @@ def test_configs_found():
 
 @pytest.mark.parametrize('rel', CONFIGS)
 def test_config_carries_custom_imports(rel):
+    """Also finding 3 (issue 13): every shipped config trains, so every one carries
+    NonFiniteLossHook next to its own hooks (mmengine replaces a base's custom_hooks list)."""
     text = open(osp.join(REPO_ROOT, rel)).read()
     assert "custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)" in text
-    assert _load(rel).custom_imports == CUSTOM_IMPORTS
+    cfg = _load(rel)
+    assert cfg.custom_imports == CUSTOM_IMPORTS
+    assert cfg.get('train_cfg')
+    hooks = [h['type'] for h in cfg.get('custom_hooks', [])]
+    assert hooks.count('NonFiniteLossHook') == 1, hooks
 
 
 @pytest.mark.parametrize('rel', CONFIGS)

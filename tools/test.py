@@ -3,6 +3,10 @@
 
 Same interface as mmpretrain's own script (it *is* that script, run from the mmpretrain wheel):
 `python tools/test.py --help`.
+
+Importing the plugin first (``mlcl_plugin.utils``) applies its checkpoint-loading policy
+(``weights_only=True`` plus a short allowlist; opt-in ``MLCL_TRUST_CHECKPOINTS=1``) and its
+resume checks to this process, whatever the config imports: see SECURITY.md.
 """
 import os.path as osp
 import sys

@@ -10,6 +10,9 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
 )
+# Stop at the first NaN / inf loss, before its optimizer step and any checkpoint (a config that
+# sets its own custom_hooks lists it again: mmengine replaces lists, it does not merge them).
+custom_hooks = [dict(type='NonFiniteLossHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -21,7 +21,7 @@ model = dict(
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=400, val_interval=10)
 val_cfg = dict()
 test_cfg = dict()
-custom_hooks = [dict(type='MultiLabelClassCheckHook')]
+custom_hooks = [dict(type='MultiLabelClassCheckHook'), dict(type='NonFiniteLossHook')]
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3,
                     save_best='multi-label/mAP', rule='greater'))

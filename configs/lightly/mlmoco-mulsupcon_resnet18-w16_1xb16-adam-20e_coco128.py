@@ -62,7 +62,7 @@ model = dict(
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=3e-3, weight_decay=1e-5))
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=20, by_epoch=True, begin=0, end=20)]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=20)
-custom_hooks = [dict(type='MultiLabelClassCheckHook')]
+custom_hooks = [dict(type='MultiLabelClassCheckHook'), dict(type='NonFiniteLossHook')]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=6),
     checkpoint=dict(type='CheckpointHook', interval=20, max_keep_ckpts=1))

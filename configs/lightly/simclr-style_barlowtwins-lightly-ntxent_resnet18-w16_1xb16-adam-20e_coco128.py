@@ -21,4 +21,4 @@ model = dict(
     neck=dict(type='NonLinearNeck', in_channels=128, hid_channels=512, out_channels=128,
               num_layers=2, with_avg_pool=True),
     head=dict(type='LightlyLossHead', loss=dict(type='NTXentLoss', temperature=0.1)))
-custom_hooks = []
+custom_hooks = [dict(type='NonFiniteLossHook')]

@@ -33,4 +33,7 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=lr, weight_decay=1e-4, momentum=0.9),
     paramwise_cfg=dict(custom_keys={'predictor': dict(fix_lr=True)}))
-custom_hooks = [dict(type='SimSiamHook', priority='HIGH', fix_pred_lr=True, lr=lr)]
+custom_hooks = [
+    dict(type='SimSiamHook', priority='HIGH', fix_pred_lr=True, lr=lr),
+    dict(type='NonFiniteLossHook'),
+]

@@ -60,6 +60,7 @@ custom_hooks = [
     # mmengine convention: ema <- (1 - momentum) * ema + momentum * model, i.e. decay 0.9997
     dict(type='EMAHook', momentum=0.0003, update_buffers=True, priority='ABOVE_NORMAL'),
     dict(type='MultiLabelClassCheckHook'),
+    dict(type='NonFiniteLossHook'),
 ]
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=-1,

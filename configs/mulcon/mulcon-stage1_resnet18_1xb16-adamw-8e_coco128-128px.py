@@ -61,6 +61,7 @@ auto_scale_lr = dict(base_batch_size=16)
 custom_hooks = [
     dict(type='EMAHook', momentum=0.05, update_buffers=True, priority='ABOVE_NORMAL'),
     dict(type='MultiLabelClassCheckHook'),
+    dict(type='NonFiniteLossHook'),
 ]
 default_hooks = dict(
     logger=dict(interval=2),

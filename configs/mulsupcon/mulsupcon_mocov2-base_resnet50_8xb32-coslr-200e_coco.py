@@ -23,4 +23,4 @@ train_dataloader = dict(
         ann_file='annotations/instances_train2017.json',
         data_prefix='train2017/',
         pipeline={{_base_.train_pipeline}}))
-custom_hooks = [dict(type='MultiLabelClassCheckHook')]
+custom_hooks = [dict(type='MultiLabelClassCheckHook'), dict(type='NonFiniteLossHook')]

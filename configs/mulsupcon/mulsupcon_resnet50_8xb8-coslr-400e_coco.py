@@ -28,5 +28,5 @@ model = dict(
     neck=dict(type='MulSupConNeck', in_channels=2048, out_channels=256, dropout=0.1),
     head=dict(type='MulSupConHead', temperature=0.1, positives='mulsupcon', weighting='none'))
 
-custom_hooks = [dict(type='MultiLabelClassCheckHook')]
+custom_hooks = [dict(type='MultiLabelClassCheckHook'), dict(type='NonFiniteLossHook')]
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))

@@ -35,7 +35,7 @@ test_dataloader = None
 test_evaluator = None
 test_cfg = None
 
-custom_hooks = [dict(type='MultiLabelClassCheckHook')]
+custom_hooks = [dict(type='MultiLabelClassCheckHook'), dict(type='NonFiniteLossHook')]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=1000),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=10000, max_keep_ckpts=1))

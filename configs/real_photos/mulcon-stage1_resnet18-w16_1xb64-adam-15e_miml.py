@@ -24,4 +24,5 @@ model = dict(
 custom_hooks = [
     dict(type='EMAHook', momentum=0.01, update_buffers=True, priority='ABOVE_NORMAL'),
     dict(type='MultiLabelClassCheckHook'),
+    dict(type='NonFiniteLossHook'),
 ]

@@ -23,4 +23,4 @@ model = dict(
     backbone={{_base_.backbone}},
     neck=dict(type='MulSupConNeck', in_channels=128, out_channels=128, dropout=0.1),
     head=dict(type='MulSupConHead', temperature=0.1, positives='mulsupcon'))
-custom_hooks = [dict(type='MultiLabelClassCheckHook')]
+custom_hooks = [dict(type='MultiLabelClassCheckHook'), dict(type='NonFiniteLossHook')]

@@ -28,7 +28,7 @@ model = dict(
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=3e-3, weight_decay=1e-5))
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=15, by_epoch=True, begin=0, end=15)]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=15)
-custom_hooks = [dict(type='MultiLabelClassCheckHook')]
+custom_hooks = [dict(type='MultiLabelClassCheckHook'), dict(type='NonFiniteLossHook')]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', interval=15, max_keep_ckpts=1))

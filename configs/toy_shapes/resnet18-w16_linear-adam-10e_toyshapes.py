@@ -22,7 +22,7 @@ param_scheduler = [dict(type='CosineAnnealingLR', T_max=10, by_epoch=True, begin
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=10, val_interval=10)
 val_cfg = dict()
 test_cfg = dict()
-custom_hooks = [dict(type='MultiLabelClassCheckHook')]
+custom_hooks = [dict(type='MultiLabelClassCheckHook'), dict(type='NonFiniteLossHook')]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=1))

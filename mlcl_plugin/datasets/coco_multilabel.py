@@ -10,13 +10,18 @@ dataset and the converted JSON always agree.
 import contextlib
 import io
 import json
+import logging
 import os.path as osp
+import posixpath
 from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from mmengine.fileio import LocalBackend, get, get_file_backend
+from mmengine.logging import print_log
 from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 from pycocotools.coco import COCO
+
+from .mulan import check_subset_indices
 
 CLASS_ORDERS = ('coco', 'alphabetical')
 
@@ -39,6 +44,8 @@ class CocoMultiLabelInfo(NamedTuple):
         num_images (int): Number of images in the file.
         num_empty (int): Number of images without any (counted) annotation.
         num_dropped (int): Number of those dropped: ``num_empty``, or 0 with ``keep_empty``.
+        dropped_file_names (tuple[str]): ``file_name`` of each dropped image, in ascending
+            image id order.
     """
 
     classes: Tuple[str, ...]
@@ -47,6 +54,7 @@ class CocoMultiLabelInfo(NamedTuple):
     num_images: int
     num_empty: int
     num_dropped: int
+    dropped_file_names: Tuple[str, ...] = ()
 
 
 def load_coco_json(ann_file: str, backend_args: Optional[dict] = None) -> dict:
@@ -96,6 +104,35 @@ def _check_unique(values, what: str, ann_file: str) -> None:
         seen.add(value)
 
 
+def _check_file_names(images: list, ann_file: str) -> None:
+    """Every image needs a non-empty ``file_name`` string naming a different file.
+
+    Two entries for one photo (the same ``file_name`` up to ``.`` / repeated separators, e.g.
+    under two ids) would train on it twice, possibly with two different label sets.
+
+    Args:
+        images (list[dict]): The ``images`` of the file (``id`` already checked).
+        ann_file (str): The file, for the message.
+
+    Raises:
+        ValueError: Naming both entries (index and id) and the file.
+    """
+    first = {}
+    for i, im in enumerate(images):
+        name = im['file_name']
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f'images[{i}] (id={im["id"]}) has file_name={name!r}, not a '
+                             f'non-empty path, in {ann_file}')
+        key = posixpath.normpath(name)
+        if key in first:
+            j = first[key]
+            raise ValueError(
+                f'images[{i}] (id={im["id"]}) and images[{j}] (id={images[j]["id"]}) are the '
+                f'same image file {name!r} in {ann_file}: duplicate image entries would count '
+                'one photo twice; merge their annotations under one image id')
+        first[key] = i
+
+
 def _validate_coco_dict(coco_dict, ann_file: str) -> None:
     if not isinstance(coco_dict, dict):
         raise ValueError(f'{ann_file} does not hold a COCO instances dict '
@@ -112,6 +149,7 @@ def _validate_coco_dict(coco_dict, ann_file: str) -> None:
     _check_unique((c['id'] for c in coco_dict['categories']), 'category id', ann_file)
     _check_unique((c['name'] for c in coco_dict['categories']), 'category name', ann_file)
     _check_unique((im['id'] for im in coco_dict['images']), 'image id', ann_file)
+    _check_file_names(coco_dict['images'], ann_file)
     # pycocotools keeps one annotation per id, so duplicates would silently lose labels
     _check_unique((a['id'] for a in coco_dict['annotations']), 'annotation id', ann_file)
 
@@ -189,8 +227,9 @@ def parse_coco_multilabel(coco_dict: dict,
 
     Raises:
         ValueError: If the dict is not a valid COCO instances dict (missing field, unknown
-            category or image id, duplicate ids or category names), if ``class_order`` is
-            unknown, or if ``classes`` differs from the file's category names.
+            category or image id, duplicate ids, category names or image files, a
+            ``file_name`` that is not a non-empty string), if ``class_order`` is unknown, if
+            ``classes`` differs from the file's category names, or if no sample is left.
     """
     _validate_coco_dict(coco_dict, ann_file)
     coco = build_coco_api(coco_dict)
@@ -199,6 +238,7 @@ def parse_coco_multilabel(coco_dict: dict,
 
     samples = []
     num_empty = 0
+    dropped = []
     img_ids = sorted(coco.getImgIds())
     for img_id in img_ids:
         img = coco.imgs[img_id]
@@ -210,6 +250,7 @@ def parse_coco_multilabel(coco_dict: dict,
         if not labels:
             num_empty += 1
             if not keep_empty:
+                dropped.append(img['file_name'])
                 continue
         samples.append({
             'file_name': img['file_name'],
@@ -218,13 +259,60 @@ def parse_coco_multilabel(coco_dict: dict,
             'height': img.get('height'),
             'gt_label': labels,
         })
+    if not samples:
+        # an empty data set only fails later, in a sampler or a metric, without the file
+        what = ('lists no images' if not img_ids else
+                f'has no image with a{" non-crowd" if skip_crowd else "n"} annotation '
+                f'({len(img_ids)} images, all dropped; keep_empty=True keeps them as '
+                'all-negative samples)')
+        raise ValueError(f'{ann_file} {what}: no samples left')
     return CocoMultiLabelInfo(
         classes=names,
         cat_ids=cat_ids,
         samples=samples,
         num_images=len(img_ids),
         num_empty=num_empty,
-        num_dropped=len(img_ids) - len(samples))
+        num_dropped=len(img_ids) - len(samples),
+        dropped_file_names=tuple(dropped))
+
+
+def _may_escape(file_name: str) -> bool:
+    """Whether a ``file_name`` could lead outside its folder (absolute, URL or ``..``).
+
+    Args:
+        file_name (str): The image's ``file_name``.
+
+    Returns:
+        bool: False when the name surely stays inside the folder it is joined to.
+    """
+    # "/" and "\\" cover absolute POSIX / Windows paths, ":" drive letters and URLs
+    return '..' in file_name or file_name.startswith(('/', '\\')) or ':' in file_name
+
+
+def _inside(path: str, root: str, local: bool) -> bool:
+    """Whether ``path`` lies inside ``root`` after normalisation (links are not resolved).
+
+    Local paths are made absolute first; other backends' paths (URLs) are compared as
+    normalised POSIX strings. An empty ``root`` means the current directory.
+
+    Args:
+        path (str): The joined image path.
+        root (str): The folder it must stay in.
+        local (bool): Whether the paths are local files.
+
+    Returns:
+        bool: True when ``path`` is ``root`` or below it.
+    """
+    if local:
+        path, root = osp.abspath(path), osp.abspath(root or '.')
+        try:
+            return osp.commonpath([root, path]) == root
+        except ValueError:  # different drives on Windows
+            return False
+    path, root = posixpath.normpath(path), posixpath.normpath(root or '.')
+    if root == '.':
+        return not (posixpath.isabs(path) or path == '..' or path.startswith('../'))
+    return path == root or path.startswith(root.rstrip('/') + '/')
 
 
 @DATASETS.register_module()
@@ -252,6 +340,12 @@ class COCOMultiLabel(MultiLabelDataset):
     train images (and 40,137 of the 40,504 val images).
 
     Samples are ordered by ascending COCO image id.
+
+    Image paths: ``file_name`` is joined to the image folder and must stay inside
+    ``data_root`` (the image folder when ``data_root`` is empty): an absolute ``file_name`` or
+    one whose ``..`` climbs out raises a ``ValueError`` naming the file, the image id and the
+    value, unless ``allow_outside_root=True``. Symbolic links are not resolved, so a linked
+    data folder is fine. Two image entries for the same file are an error too.
 
     Directory layout (the usual COCO one)::
 
@@ -304,6 +398,8 @@ class COCOMultiLabel(MultiLabelDataset):
         keep_empty (bool): Keep images without annotation as all-negative samples.
             Defaults to False.
         skip_crowd (bool): Ignore ``iscrowd=1`` annotations. Defaults to False.
+        allow_outside_root (bool): Accept ``file_name`` values that lead outside
+            ``data_root`` (absolute paths, ``..``). Defaults to False.
         pipeline (Sequence): Processing pipeline. Defaults to ().
         test_mode (bool): ``test_mode=True`` means in test phase. Defaults to False.
         metainfo (dict, optional): Meta information; ``classes`` fixes the class order.
@@ -314,7 +410,8 @@ class COCOMultiLabel(MultiLabelDataset):
         backend_args (dict, optional): Arguments to instantiate the file backend used for
             the annotation file and the image folder. Defaults to None.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`
-            (``indices``, ``serialize_data``, ``classes``, ...).
+            (``indices``, ``serialize_data``, ``classes``, ...). ``indices`` must hold
+            distinct indices in range.
 
     After loading, ``cat_ids`` holds the COCO category id of each class and
     ``num_images_total`` / ``num_empty`` / ``num_dropped`` the image counts of the file.
@@ -323,7 +420,7 @@ class COCOMultiLabel(MultiLabelDataset):
         FileNotFoundError: If the annotation file or (local backend only) the image folder
             does not exist.
         ValueError: If the annotation file is not a valid COCO instances file, see
-            :func:`parse_coco_multilabel`.
+            :func:`parse_coco_multilabel`, or an image path leaves ``data_root``.
     """
 
     def __init__(self,
@@ -338,12 +435,14 @@ class COCOMultiLabel(MultiLabelDataset):
                  metainfo: Optional[dict] = None,
                  lazy_init: bool = False,
                  backend_args: Optional[dict] = None,
+                 allow_outside_root: bool = False,
                  **kwargs):
         if class_order not in CLASS_ORDERS:
             raise ValueError(f'class_order must be one of {CLASS_ORDERS}, got {class_order!r}')
         self.class_order = class_order
         self.keep_empty = keep_empty
         self.skip_crowd = skip_crowd
+        self.allow_outside_root = allow_outside_root
         self.backend_args = backend_args
         # filled by load_data_list (so still None while lazily initialised)
         self.cat_ids: Optional[tuple] = None
@@ -390,14 +489,38 @@ class COCOMultiLabel(MultiLabelDataset):
         self.num_images_total = info.num_images
         self.num_empty = info.num_empty
         self.num_dropped = info.num_dropped
+        if info.num_dropped:
+            shown = ', '.join(info.dropped_file_names[:3])
+            more = ', ...' if info.num_dropped > 3 else ''
+            print_log(f'COCOMultiLabel: {self.ann_file}: dropped {info.num_dropped} of '
+                      f'{info.num_images} images without annotations ({shown}{more}); '
+                      'keep_empty=True keeps them as all-negative samples',
+                      logger='current', level=logging.INFO)
 
+        local = isinstance(backend, LocalBackend)
+        root = self.data_root or img_prefix or ''
+        # the common case (a relative name without "..") cannot leave the image folder, so
+        # only the folder itself and the unusual names need the full check
+        prefix_inside = not img_prefix or _inside(img_prefix, root, local)
         data_list = []
         for sample in info.samples:
             sample = dict(sample)
             file_name = sample.pop('file_name')
             img_path = backend.join_path(img_prefix, file_name) if img_prefix else file_name
+            if not self.allow_outside_root and (
+                    not prefix_inside or _may_escape(file_name)) and not _inside(
+                        img_path, root, local):
+                raise ValueError(
+                    f'{self.ann_file}: image id={sample["img_id"]} has file_name '
+                    f'{file_name!r}, which leads outside data_root {root or "."!r} (to '
+                    f'{img_path!r}); pass allow_outside_root=True to allow such paths')
             data_list.append(dict(img_path=img_path, **sample))
         return data_list
+
+    def _get_unserialized_subset(self, indices) -> list:
+        # mmengine would wrap a negative index and repeat a repeated one without a word
+        check_subset_indices(indices, len(self.data_list), self.ann_file)
+        return super()._get_unserialized_subset(indices)
 
     @property
     def num_classes(self) -> int:

@@ -13,13 +13,23 @@ Readers (all return ``(X, Y, feature_names, label_names)`` with ``X`` float32 ``
 :class:`MulanDataset` wraps them as an mmpretrain dataset whose samples carry the feature
 vector in ``img`` so that the stock ``PackInputs`` + ``default_collate`` give a ``B x F`` float
 tensor.
+
+Bad input raises a ``ValueError`` naming the file and the line / row, column or key: a
+non-finite feature value (NaN, +-inf, or a number that overflows float32) unless the dataset
+opts into imputation (``nonfinite='impute_mean'``), bytes that are not valid in the file's
+encoding, a truncated or corrupt ``.npz`` / ``.hdf5`` file, a duplicate sparse index, a label
+count that contradicts the attribute types, a file or split without rows.
 """
+import logging
 import os.path as osp
 import re
 import xml.etree.ElementTree as ET
+import zipfile
+import zlib
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
+from mmengine.logging import print_log
 from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 
@@ -113,6 +123,100 @@ def _parse_attribute(rest: str, path: str, lineno: int) -> _Attr:
                      f'(only numeric/real/integer and nominal attributes are supported)')
 
 
+def _sparse_pairs(line: str, path: str, lineno: int, num_attrs: int) -> List[Tuple[int, str]]:
+    """``(attribute index, value text)`` pairs of a sparse row ``{i v, j w, ...}``.
+
+    Args:
+        line (str): The stripped row.
+        path (str): The file, for messages.
+        lineno (int): The row's line, for messages.
+        num_attrs (int): Number of attributes.
+
+    Returns:
+        list[tuple[int, str]]: The pairs, in the row's order.
+
+    Raises:
+        ValueError: Naming the file and line for a missing brace, a malformed entry, an index
+            outside ``[0, num_attrs)`` or an index given twice (which would silently keep
+            only one of the two values).
+    """
+    if not line.endswith('}'):
+        raise ValueError(f'{path}:{lineno}: malformed sparse row (no closing brace)')
+    body = line[1:-1].strip()
+    items = _split_values(body) if body else []
+    pairs = []
+    last, ordered = -1, True
+    for item in items:
+        kv = item.split(None, 1)
+        if len(kv) != 2:
+            raise ValueError(f'{path}:{lineno}: malformed sparse entry {item!r}')
+        try:
+            c = int(kv[0])
+        except ValueError:
+            raise ValueError(f'{path}:{lineno}: malformed sparse index {kv[0]!r}') from None
+        if not 0 <= c < num_attrs:
+            raise ValueError(f'{path}:{lineno}: sparse index {c} out of range '
+                             f'[0, {num_attrs})')
+        pairs.append((c, _unquote(kv[1])))
+        ordered = ordered and c > last
+        last = c
+    # ARFF writes sparse indices in increasing order, so only a row that is not needs the
+    # (costlier) duplicate search
+    if not ordered and len({c for c, _ in pairs}) != len(pairs):
+        seen = set()
+        for c, _ in pairs:
+            if c in seen:
+                raise ValueError(f'{path}:{lineno}: sparse index {c} given twice in one row')
+            seen.add(c)
+    return pairs
+
+
+def _is_binary_nominal(attr: _Attr) -> bool:
+    """Whether ``attr`` is declared as Mulan declares its labels: nominal ``{0,1}``."""
+    return attr.kind == 'nominal' and bool(attr.values) and set(attr.values) <= {'0', '1'}
+
+
+def _check_label_block(attrs: List[_Attr], count: int, location: str, path: str) -> None:
+    """Reject a label count that contradicts the attribute types next to the label block.
+
+    Mulan files declare labels as nominal ``{0,1}``. When the ``run`` attributes at the label
+    end of the file are ``{0,1}`` and the attribute before them is not, the file itself marks
+    ``run`` label columns, so a ``num_labels`` below ``run`` would silently turn labels into
+    features, and one above it would turn a feature into a label. Files whose attributes are
+    all ``{0,1}`` (bag-of-words sets) or whose labels are not nominal cannot be checked.
+
+    Args:
+        attrs (list[_Attr]): All attributes in file order.
+        count (int): The label count to check.
+        location (str): ``'first'`` or ``'last'``.
+        path (str): The file, for the message.
+
+    Raises:
+        ValueError: Naming the file, the attribute (and its line) and the count the file
+            suggests.
+    """
+    order = attrs if location == 'first' else attrs[::-1]
+    run = 0
+    while run < len(order) and _is_binary_nominal(order[run]):
+        run += 1
+    if run == len(order) or run == 0:
+        return
+    hint = ('give the right num_labels, or select the label columns by name (label_names, '
+            'or label_xml for MulanDataset) if the attribute types mislead')
+    if count < run:
+        attr = order[count]
+        raise ValueError(
+            f'{path}:{attr.lineno}: num_labels={count} ({location}) makes attribute '
+            f'{attr.name!r} a feature, but it is nominal {{0,1}} like the labels and the '
+            f'{location} {run} attributes all are: the file has probably {run} labels; {hint}')
+    if count > run:
+        attr = order[run]
+        raise ValueError(
+            f'{path}:{attr.lineno}: num_labels={count} ({location}) makes the {attr.kind} '
+            f'attribute {attr.name!r} a label, but the other label columns are nominal {{0,1}}'
+            f': the file has probably {run} labels; {hint}')
+
+
 def _label_columns(attrs: List[_Attr], relation: str, path: str, num_labels: Optional[int],
                    label_location: Optional[str],
                    label_names: Optional[Sequence[str]]) -> List[int]:
@@ -157,6 +261,10 @@ def _label_columns(attrs: List[_Attr], relation: str, path: str, num_labels: Opt
                              f'{num_attrs} attributes')
         cols = list(range(count)) if location == 'first' else list(
             range(num_attrs - count, num_attrs))
+        if meka_count is None:
+            # a count typed by the user is the one source of the label block that the file
+            # does not confirm: cross-check it against the attribute types
+            _check_label_block(attrs, count, location, path)
     for c in cols:
         a = attrs[c]
         if a.kind == 'nominal' and not set(a.values) <= {'0', '1'}:
@@ -185,113 +293,169 @@ def load_mulan_xml(path: str) -> List[str]:
     return names
 
 
+def _decode_error(path: str, encoding: str) -> ValueError:
+    """Locate the first byte of ``path`` that is not valid ``encoding``.
+
+    Args:
+        path (str): The file.
+        encoding (str): The encoding it was read with.
+
+    Returns:
+        ValueError: The error to raise, naming the line, the byte and its offset.
+    """
+    offset = 0
+    with open(path, 'rb') as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                raw.decode(encoding)
+            except UnicodeDecodeError as err:
+                bad = raw[err.start:err.end]
+                return ValueError(
+                    f'{path}:{lineno}: byte {bad.hex()} at byte offset {offset + err.start} is '
+                    f'not valid {encoding} ({err.reason}); if the file is Latin-1 (ISO-8859-1), '
+                    "as older ARFF files often are, read it with encoding='latin-1' "
+                    "(MulanDataset(arff_encoding='latin-1')) and check the names it decodes")
+            offset += len(raw)
+    return ValueError(f'{path}: not valid {encoding}')
+
+
+def _nonfinite_error(path: str, values: np.ndarray, where) -> ValueError:
+    """The error for the first non-finite entry of the 2-D feature array ``values``.
+
+    Args:
+        path (str): The file.
+        values (np.ndarray): ``N x F`` float32 features as they will be used.
+        where (callable): ``(row, col) -> str`` locating an entry in the file.
+
+    Returns:
+        ValueError: The error to raise.
+    """
+    bad = ~np.isfinite(values)
+    row, col = (int(i[0]) for i in np.nonzero(bad))
+    value = values[row, col]
+    what = 'NaN' if np.isnan(value) else 'infinite (or beyond the float32 range)'
+    return ValueError(
+        f'{path}: {where(row, col)}: feature value is {what}; {int(bad.sum())} non-finite '
+        'feature value(s) in the file. Fix the file, or let MulanDataset impute them with '
+        "nonfinite='impute_mean' (the mean of the finite training values of the column)")
+
+
 def load_arff(path: str,
               num_labels: Optional[int] = None,
               label_location: Optional[str] = None,
-              label_names: Optional[Sequence[str]] = None) -> LoadResult:
+              label_names: Optional[Sequence[str]] = None,
+              encoding: str = 'utf-8',
+              allow_nonfinite: bool = False) -> LoadResult:
     """Read a dense or sparse multi-label ARFF file.
 
     Label columns are, in this order of precedence: the attributes named in ``label_names``
     (in that order), ``num_labels`` columns at ``label_location`` (``'first'`` / ``'last'``,
     default the MEKA header's or ``'last'``), or the MEKA header in the relation name
-    (``-C -k``: last k attributes, ``-C k``: first k). Other columns are features, in file
-    order; nominal features are encoded by the index of their value. Sparse rows
-    (``{index value, ...}``) leave absent entries at 0 and are gathered as flat
-    (row, col, value) arrays, never as a dense Python list per row.
+    (``-C -k``: last k attributes, ``-C k``: first k). A ``num_labels`` without a MEKA header
+    is cross-checked against the attribute types (see :func:`_check_label_block`). Other
+    columns are features, in file order; nominal features are encoded by the index of their
+    value. Sparse rows (``{index value, ...}``) leave absent entries at 0 and are gathered as
+    flat (row, col, value) arrays, never as a dense Python list per row; an index given twice
+    in a row is an error.
+
+    Args:
+        path (str): The ARFF file.
+        num_labels (int, optional): Number of label columns.
+        label_location (str, optional): ``'first'`` or ``'last'``.
+        label_names (Sequence[str], optional): Label attributes by name.
+        encoding (str): Text encoding; ``'utf-8'`` also accepts a byte-order mark. Bytes
+            that are not valid in it raise (no silent fallback). Defaults to ``'utf-8'``.
+        allow_nonfinite (bool): Return NaN / inf feature values instead of raising (for a
+            caller that imputes them). Defaults to False.
 
     Returns:
         tuple: ``(X float32 N x F, Y uint8 N x L, feature_names, label_names)``.
 
     Raises:
-        ValueError: Naming the file (and line) for malformed headers or rows, unknown label
-            names, a label count mismatch or label values other than 0/1.
+        ValueError: Naming the file (and line) for malformed headers or rows, bytes not valid
+            in ``encoding`` (with the byte offset), unknown label names, a label count
+            mismatch, label values other than 0/1, a duplicate sparse index, or a non-finite
+            feature value (with the attribute).
     """
     relation = ''
     attrs: List[_Attr] = []
     rows: List[int] = []
     cols: List[int] = []
     vals: List[float] = []
+    row_lines: List[int] = []  # line of each data row, to locate a bad value afterwards
     n_rows = 0
     in_data = False
     num_attrs = 0
     label_cols: List[int] = []
     label_set: set = set()
     nominal: dict = {}
-    with open(path, encoding='utf-8') as f:
-        for lineno, raw in enumerate(f, 1):
-            line = raw.strip()
-            if not line or line.startswith('%'):
-                continue
-            if not in_data:
-                if line[0] != '@':
-                    raise ValueError(f'{path}:{lineno}: unexpected line in header: {line[:60]!r}')
-                parts = line.split(None, 1)
-                key = parts[0].lower()
-                rest = parts[1] if len(parts) > 1 else ''
-                if key == '@relation':
-                    relation = _unquote(rest)
-                elif key == '@attribute':
-                    attrs.append(_parse_attribute(rest, path, lineno))
-                elif key == '@data':
-                    if not attrs:
-                        raise ValueError(f'{path}:{lineno}: @data before any @attribute')
-                    in_data = True
-                    num_attrs = len(attrs)
-                    label_cols = _label_columns(attrs, relation, path, num_labels,
-                                                label_location, label_names)
-                    label_set = set(label_cols)
-                    nominal = {i: a.values for i, a in enumerate(attrs) if a.kind == 'nominal'}
+    text_encoding = 'utf-8-sig' if encoding.lower().replace('_', '-') in ('utf-8',
+                                                                         'utf8') else encoding
+    try:
+        with open(path, encoding=text_encoding) as f:
+            for lineno, raw in enumerate(f, 1):
+                line = raw.strip()
+                if not line or line.startswith('%'):
+                    continue
+                if not in_data:
+                    if line[0] != '@':
+                        raise ValueError(f'{path}:{lineno}: unexpected line in header: '
+                                         f'{line[:60]!r}')
+                    parts = line.split(None, 1)
+                    key = parts[0].lower()
+                    rest = parts[1] if len(parts) > 1 else ''
+                    if key == '@relation':
+                        relation = _unquote(rest)
+                    elif key == '@attribute':
+                        attrs.append(_parse_attribute(rest, path, lineno))
+                    elif key == '@data':
+                        if not attrs:
+                            raise ValueError(f'{path}:{lineno}: @data before any @attribute')
+                        in_data = True
+                        num_attrs = len(attrs)
+                        label_cols = _label_columns(attrs, relation, path, num_labels,
+                                                    label_location, label_names)
+                        label_set = set(label_cols)
+                        nominal = {i: a.values for i, a in enumerate(attrs)
+                                   if a.kind == 'nominal'}
+                    else:
+                        raise ValueError(f'{path}:{lineno}: unknown header keyword '
+                                         f'{parts[0]!r}')
+                    continue
+                if line.startswith('{'):
+                    pairs = _sparse_pairs(line, path, lineno, num_attrs)
                 else:
-                    raise ValueError(f'{path}:{lineno}: unknown header keyword {parts[0]!r}')
-                continue
-            if line.startswith('{'):
-                if not line.endswith('}'):
-                    raise ValueError(f'{path}:{lineno}: malformed sparse row (no closing brace)')
-                body = line[1:-1].strip()
-                items = _split_values(body) if body else []
-                pairs = []
-                for item in items:
-                    kv = item.split(None, 1)
-                    if len(kv) != 2:
-                        raise ValueError(f'{path}:{lineno}: malformed sparse entry {item!r}')
-                    try:
-                        c = int(kv[0])
-                    except ValueError:
-                        raise ValueError(f'{path}:{lineno}: malformed sparse index '
-                                         f'{kv[0]!r}') from None
-                    if not 0 <= c < num_attrs:
-                        raise ValueError(f'{path}:{lineno}: sparse index {c} out of range '
-                                         f'[0, {num_attrs})')
-                    pairs.append((c, _unquote(kv[1])))
-            else:
-                values = _split_values(line)
-                if len(values) != num_attrs:
-                    raise ValueError(f'{path}:{lineno}: malformed row: {len(values)} values, '
-                                     f'expected {num_attrs}')
-                pairs = enumerate(values)
-            for c, v in pairs:
-                if c in nominal:
-                    code = nominal[c].get(_unquote(v))
-                    if code is None:
-                        what = 'label' if c in label_set else 'nominal'
-                        raise ValueError(f'{path}:{lineno}: invalid {what} value {v!r} for '
-                                         f'attribute {attrs[c].name!r}')
-                    x = float(code) if c not in label_set else float(_unquote(v))
-                else:
-                    try:
-                        x = float(v)
-                    except ValueError:
-                        raise ValueError(f'{path}:{lineno}: non-numeric value {v!r} for '
-                                         f'attribute {attrs[c].name!r} (missing values '
-                                         '"?" are not supported)') from None
-                    if c in label_set and x not in (0.0, 1.0):
-                        raise ValueError(f'{path}:{lineno}: label value {v!r} of '
-                                         f'{attrs[c].name!r} is not 0/1')
-                if x != 0.0:
-                    rows.append(n_rows)
-                    cols.append(c)
-                    vals.append(x)
-            n_rows += 1
+                    values = _split_values(line)
+                    if len(values) != num_attrs:
+                        raise ValueError(f'{path}:{lineno}: malformed row: {len(values)} '
+                                         f'values, expected {num_attrs}')
+                    pairs = enumerate(values)
+                for c, v in pairs:
+                    if c in nominal:
+                        code = nominal[c].get(_unquote(v))
+                        if code is None:
+                            what = 'label' if c in label_set else 'nominal'
+                            raise ValueError(f'{path}:{lineno}: invalid {what} value {v!r} '
+                                             f'for attribute {attrs[c].name!r}')
+                        x = float(code) if c not in label_set else float(_unquote(v))
+                    else:
+                        try:
+                            x = float(v)
+                        except ValueError:
+                            raise ValueError(f'{path}:{lineno}: non-numeric value {v!r} for '
+                                             f'attribute {attrs[c].name!r} (missing values '
+                                             '"?" are not supported)') from None
+                        if c in label_set and x not in (0.0, 1.0):
+                            raise ValueError(f'{path}:{lineno}: label value {v!r} of '
+                                             f'{attrs[c].name!r} is not 0/1')
+                    if x != 0.0:
+                        rows.append(n_rows)
+                        cols.append(c)
+                        vals.append(x)
+                row_lines.append(lineno)
+                n_rows += 1
+    except UnicodeDecodeError:
+        raise _decode_error(path, encoding) from None
     if not in_data:
         raise ValueError(f'{path}: no @data section')
     feat_cols = [i for i in range(len(attrs)) if i not in label_set]
@@ -299,7 +463,12 @@ def load_arff(path: str,
     if vals:
         full[np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)] = np.asarray(
             vals, dtype=np.float64)
-    X = np.ascontiguousarray(full[:, feat_cols], dtype=np.float32)
+    with np.errstate(over='ignore'):  # a value beyond float32 becomes inf, reported below
+        X = np.ascontiguousarray(full[:, feat_cols], dtype=np.float32)
+    if not allow_nonfinite and not np.isfinite(X).all():
+        raise _nonfinite_error(
+            path, X, lambda r, c: (f'line {row_lines[r]} (data row {r}), attribute '
+                                   f'{attrs[feat_cols[c]].name!r} (column {feat_cols[c]})'))
     Y = np.ascontiguousarray(full[:, label_cols]).astype(np.uint8)
     return X, Y, [attrs[i].name for i in feat_cols], [attrs[i].name for i in label_cols]
 
@@ -308,16 +477,65 @@ def load_arff(path: str,
 # npz / hdf5
 
 
-def _check_arrays(X, Y, path: str) -> Tuple[np.ndarray, np.ndarray]:
+# the errors numpy's zip reader, zlib and HDF5 raise for a truncated or corrupt file; none of
+# them names the file
+_READ_ERRORS = (OSError, EOFError, ValueError, KeyError, RuntimeError, zipfile.BadZipFile,
+                zlib.error)
+
+
+def _read(path: str, what: str, read):
+    """Call ``read()``; turn a reader error into a ``ValueError`` naming ``path`` and ``what``.
+
+    Args:
+        path (str): The file.
+        what (str): What is read (``"array 'X'"``), for the message.
+        read (callable): Does the read.
+
+    Returns:
+        The result of ``read()``.
+    """
+    try:
+        return read()
+    except FileNotFoundError:
+        raise
+    except _READ_ERRORS as err:
+        raise ValueError(f'{path}: cannot read {what}: corrupt, truncated or not the expected '
+                         f'format ({type(err).__name__}: {err})') from err
+
+
+def _check_arrays(X, Y, path: str, feat_names: Optional[List[str]] = None,
+                  allow_nonfinite: bool = False) -> Tuple[np.ndarray, np.ndarray]:
+    """Check shapes and values of features ``X`` and targets ``Y`` read from ``path``.
+
+    Returns:
+        tuple: ``(X float32, Y uint8)``.
+
+    Raises:
+        ValueError: Naming the file, and the row and column of the first target other than
+            0/1 or (unless ``allow_nonfinite``) the first non-finite feature.
+    """
     X, Y = np.asarray(X), np.asarray(Y)
     if X.ndim != 2 or Y.ndim != 2:
         raise ValueError(f'{path}: features and targets must be 2-D, got shapes '
                          f'{X.shape} and {Y.shape}')
     if X.shape[0] != Y.shape[0]:
         raise ValueError(f'{path}: {X.shape[0]} feature rows but {Y.shape[0]} target rows')
-    if Y.size and not np.isin(Y, (0, 1)).all():
-        raise ValueError(f'{path}: target values must be 0/1')
-    return X.astype(np.float32), Y.astype(np.uint8)
+    for name, arr in (('features', X), ('targets', Y)):
+        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+            raise ValueError(f'{path}: {name} must be numeric, got dtype {arr.dtype}')
+    if Y.size:
+        bad = ~np.isin(Y, (0, 1))
+        if bad.any():
+            r, c = (int(i[0]) for i in np.nonzero(bad))
+            raise ValueError(f'{path}: target values must be 0/1; row {r}, column {c} holds '
+                             f'{Y[r, c]!r} ({int(bad.sum())} such values)')
+    with np.errstate(over='ignore'):  # a value beyond float32 becomes inf, reported below
+        X = X.astype(np.float32)
+    if not allow_nonfinite and not np.isfinite(X).all():
+        raise _nonfinite_error(
+            path, X, lambda r, c: f'row {r}, column {c}' + (
+                f' ({feat_names[c]!r})' if feat_names and len(feat_names) > c else ''))
+    return X, Y.astype(np.uint8)
 
 
 def _names(value) -> Optional[List[str]]:
@@ -326,35 +544,68 @@ def _names(value) -> Optional[List[str]]:
     return [v.decode() if isinstance(v, bytes) else str(v) for v in np.asarray(value).tolist()]
 
 
-def load_npz(path: str) -> LoadResult:
-    """Read ``X`` (N x F) and ``Y`` (N x L, 0/1) from an ``.npz`` file; optional string arrays
-    ``feature_names`` / ``label_names`` are returned too (else ``None``)."""
-    with np.load(path, allow_pickle=False) as d:
+def load_npz(path: str, allow_nonfinite: bool = False) -> LoadResult:
+    """Read ``X`` (N x F) and ``Y`` (N x L, 0/1) from an ``.npz`` file.
+
+    Args:
+        path (str): The file (read with ``allow_pickle=False``).
+        allow_nonfinite (bool): Return NaN / inf features instead of raising. Defaults to
+            False.
+
+    Returns:
+        tuple: ``(X float32, Y uint8, feature_names, label_names)``; the names come from
+        optional string arrays ``feature_names`` / ``label_names`` (else ``None``).
+
+    Raises:
+        ValueError: Naming the file (and the array) when it is truncated or corrupt, misses
+            ``X`` or ``Y``, or holds bad values (see :func:`_check_arrays`).
+    """
+    d = _read(path, 'the archive', lambda: np.load(path, allow_pickle=False))
+    if not isinstance(d, np.lib.npyio.NpzFile):
+        raise ValueError(f'{path}: not an .npz archive (a single {type(d).__name__}); save '
+                         'X and Y with numpy.savez')
+    with d:
         missing = [k for k in ('X', 'Y') if k not in d.files]
         if missing:
             raise ValueError(f'{path}: missing arrays {missing} (found {d.files})')
-        X, Y = _check_arrays(d['X'], d['Y'], path)
-        feat = _names(d['feature_names']) if 'feature_names' in d.files else None
-        labels = _names(d['label_names']) if 'label_names' in d.files else None
-    return X, Y, feat, labels
+        arrays = {k: _read(path, f'array {k!r}', lambda k=k: d[k])
+                  for k in ('X', 'Y', 'feature_names', 'label_names') if k in d.files}
+    feat = _names(arrays.get('feature_names'))
+    X, Y = _check_arrays(arrays['X'], arrays['Y'], path, feat, allow_nonfinite)
+    return X, Y, feat, _names(arrays.get('label_names'))
 
 
-def load_hdf5(path: str) -> LoadResult:
+def load_hdf5(path: str, allow_nonfinite: bool = False) -> LoadResult:
     """Read datasets ``feature`` (N x F) and ``target`` (N x L, 0/1) from an HDF5 file (the
-    MulSupCon format); needs ``h5py``. Names are ``None`` unless the file has
-    ``feature_names`` / ``label_names`` datasets."""
+    MulSupCon format); needs ``h5py``.
+
+    Args:
+        path (str): The file.
+        allow_nonfinite (bool): Return NaN / inf features instead of raising. Defaults to
+            False.
+
+    Returns:
+        tuple: ``(X float32, Y uint8, feature_names, label_names)``; the names are ``None``
+        unless the file has ``feature_names`` / ``label_names`` datasets.
+
+    Raises:
+        ValueError: Naming the file (and the dataset) when it is truncated or corrupt,
+            misses ``feature`` or ``target``, or holds bad values.
+    """
     try:
         import h5py
     except ImportError as err:
         raise ImportError('reading HDF5 files needs h5py: pip install h5py') from err
-    with h5py.File(path, 'r') as f:
+    f = _read(path, 'the HDF5 file', lambda: h5py.File(path, 'r'))
+    with f:
         missing = [k for k in ('feature', 'target') if k not in f]
         if missing:
             raise ValueError(f'{path}: missing datasets {missing} (found {list(f.keys())})')
-        X, Y = _check_arrays(f['feature'][()], f['target'][()], path)
-        feat = _names(f['feature_names'][()]) if 'feature_names' in f else None
-        labels = _names(f['label_names'][()]) if 'label_names' in f else None
-    return X, Y, feat, labels
+        arrays = {k: _read(path, f'dataset {k!r}', lambda k=k: f[k][()])
+                  for k in ('feature', 'target', 'feature_names', 'label_names') if k in f}
+    feat = _names(arrays.get('feature_names'))
+    X, Y = _check_arrays(arrays['feature'], arrays['target'], path, feat, allow_nonfinite)
+    return X, Y, feat, _names(arrays.get('label_names'))
 
 
 def infer_format(path: str) -> str:
@@ -370,14 +621,33 @@ def load_vectors(path: str,
                  fmt: Optional[str] = None,
                  num_labels: Optional[int] = None,
                  label_location: Optional[str] = None,
-                 label_names: Optional[Sequence[str]] = None) -> LoadResult:
-    """Dispatch to :func:`load_arff`, :func:`load_npz` or :func:`load_hdf5`."""
+                 label_names: Optional[Sequence[str]] = None,
+                 encoding: str = 'utf-8',
+                 allow_nonfinite: bool = False) -> LoadResult:
+    """Dispatch to :func:`load_arff`, :func:`load_npz` or :func:`load_hdf5`.
+
+    Args:
+        path (str): The file.
+        fmt (str, optional): ``'arff'``, ``'npz'`` or ``'hdf5'``; from the extension when
+            None.
+        num_labels (int, optional): Label count (ARFF; checked for npz / hdf5).
+        label_location (str, optional): ``'first'`` or ``'last'`` (ARFF).
+        label_names (Sequence[str], optional): Select (and order) the labels by name.
+        encoding (str): Text encoding of an ARFF file. Defaults to ``'utf-8'``.
+        allow_nonfinite (bool): Return NaN / inf features instead of raising. Defaults to
+            False.
+
+    Returns:
+        tuple: ``(X float32 N x F, Y uint8 N x L, feature_names, label_names)``.
+    """
     fmt = fmt or infer_format(path)
     if fmt == 'arff':
-        return load_arff(path, num_labels, label_location, label_names)
+        return load_arff(path, num_labels, label_location, label_names, encoding=encoding,
+                         allow_nonfinite=allow_nonfinite)
     if fmt not in ('npz', 'hdf5'):
         raise ValueError(f'fmt must be one of {FORMATS}, got {fmt!r}')
-    X, Y, feat, labels = load_npz(path) if fmt == 'npz' else load_hdf5(path)
+    reader = load_npz if fmt == 'npz' else load_hdf5
+    X, Y, feat, labels = reader(path, allow_nonfinite=allow_nonfinite)
     if num_labels is not None and num_labels != Y.shape[1]:
         raise ValueError(f'{path}: label count mismatch: num_labels={num_labels} but the file '
                          f'has {Y.shape[1]} label columns')
@@ -414,6 +684,61 @@ def val_split_indices(num_rows: int, val_fraction: float,
 # Dataset
 
 
+def check_subset_indices(indices, num: int, source: str) -> None:
+    """Check mmengine's ``indices`` option against a data list of ``num`` samples.
+
+    mmengine keeps ``data_list[i]`` for each given ``i``, so a negative index silently wraps
+    to the end, a repeated index silently duplicates a sample and an ``int`` larger than the
+    list silently keeps fewer samples. Each is rejected here.
+
+    Args:
+        indices (int | Sequence[int]): The ``indices`` argument of the dataset.
+        num (int): Number of samples before the subset is taken.
+        source (str): The annotation file, for the message.
+
+    Raises:
+        ValueError: Naming ``source`` and the offending index.
+    """
+    if isinstance(indices, (int, np.integer)) and not isinstance(indices, bool):
+        if abs(int(indices)) > num:
+            raise ValueError(f'{source}: indices={int(indices)} asks for more samples than '
+                             f'the {num} there are')
+        return
+    if not isinstance(indices, Sequence) or isinstance(indices, (str, bytes)):
+        raise TypeError(f'{source}: indices must be an int or a sequence of ints, got '
+                        f'{type(indices).__name__}')
+    seen = set()
+    for pos, idx in enumerate(indices):
+        if (not isinstance(idx, (int, np.integer)) or isinstance(idx, bool)
+                or not 0 <= idx < num):
+            raise ValueError(f'{source}: indices[{pos}] = {idx!r} is not a sample index in '
+                             f'[0, {num})')
+        if idx in seen:
+            raise ValueError(f'{source}: indices[{pos}] = {idx} repeats an earlier index '
+                             '(each sample may be selected once)')
+        seen.add(int(idx))
+
+
+def _carve(num_rows: int, fraction: float, seed: int, path: str) -> Tuple[np.ndarray, ...]:
+    """:func:`val_split_indices` of the ``num_rows`` rows of ``path``, naming it on error.
+
+    Args:
+        num_rows (int): Rows of the file.
+        fraction (float): Carved-out fraction.
+        seed (int): Carve-out seed.
+        path (str): The file, for the message.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``(train_indices, val_indices)``.
+    """
+    if num_rows == 0:
+        raise ValueError(f'{path}: the file has no data rows')
+    try:
+        return val_split_indices(num_rows, fraction, seed)
+    except ValueError as err:
+        raise ValueError(f'{path}: {err}') from None
+
+
 @DATASETS.register_module()
 class MulanDataset(MultiLabelDataset):
     """Vector multi-label data set (Mulan/MEKA ARFF, ``.npz`` or MulSupCon ``.hdf5``).
@@ -424,14 +749,26 @@ class MulanDataset(MultiLabelDataset):
     ``default_collate`` gives ``B x F`` inputs; multi-label ``gt_label`` goes to the
     ``DataSample``.
 
+    Non-finite features: by default a NaN, +-inf or float32-overflowing feature value in the
+    data file or in ``scaler_file`` raises a ``ValueError`` naming the file, the row (and for
+    ARFF the line) and the column. ``nonfinite='impute_mean'`` instead replaces each such value
+    by the mean of the finite values of its column over the rows the scaler is fitted on (the
+    training rows: ``scaler_file`` minus its carve-out, else this file's rows outside the
+    validation carve-out), before standardisation, so an imputed value standardises to 0. A
+    column with no finite value in those rows still raises; the number of imputed values is
+    logged and kept in ``num_imputed``.
+
     Args:
         ann_file (str): The data file (joined with ``data_root`` when relative).
         data_root (str): Root of ``ann_file``, ``label_xml`` and ``scaler_file``.
         fmt (str, optional): ``'arff'``, ``'npz'`` or ``'hdf5'``; inferred from the
             extension (``.arff``, ``.npz``, ``.h5``, ``.hdf5``) when None.
         num_labels (int, optional): Number of label columns (ARFF; checked for npz/hdf5).
+            Without a MEKA header it is cross-checked against the attribute types.
         label_location (str, optional): ``'first'`` or ``'last'`` (ARFF).
         label_xml (str, optional): Mulan XML label file; selects the label columns by name.
+        label_names (Sequence[str], optional): The label columns by name, as ``label_xml``
+            (give one of the two).
         standardize (bool): Standardise the features with the training statistics
             (population std, zero std replaced by 1). Defaults to True.
         scaler_file (str, optional): Fit the scaler on this file (the training file, for
@@ -445,12 +782,16 @@ class MulanDataset(MultiLabelDataset):
         val_fraction (float): Fraction of this file's rows carved out for validation with
             ``numpy.random.default_rng(val_seed).permutation``. Defaults to 0.
         val_seed (int): Seed of the carve-out. Defaults to 0.
+        nonfinite (str): ``'error'`` (default) or ``'impute_mean'``, see above.
+        arff_encoding (str): Text encoding of ARFF files; bytes not valid in it raise an
+            error naming the file, line and byte offset. Defaults to ``'utf-8'``.
         pipeline, test_mode, metainfo, **kwargs: As in mmpretrain's ``BaseDataset``.
             ``metainfo['classes']`` is set to the label names (``label_<i>`` when the file
-            has none) unless given.
+            has none) unless given. ``indices`` must hold distinct indices in range.
     """
 
     SPLITS = ('all', 'train', 'val')
+    NONFINITE = ('error', 'impute_mean')
 
     def __init__(self,
                  ann_file: str,
@@ -468,6 +809,9 @@ class MulanDataset(MultiLabelDataset):
                  pipeline: Sequence = (),
                  test_mode: bool = False,
                  metainfo: Optional[dict] = None,
+                 label_names: Optional[Sequence[str]] = None,
+                 nonfinite: str = 'error',
+                 arff_encoding: str = 'utf-8',
                  **kwargs):
         if split not in self.SPLITS:
             raise ValueError(f'split must be one of {self.SPLITS}, got {split!r}')
@@ -475,16 +819,23 @@ class MulanDataset(MultiLabelDataset):
             raise ValueError("split='val' needs val_fraction > 0")
         if fmt is not None and fmt not in FORMATS:
             raise ValueError(f'fmt must be one of {FORMATS}, got {fmt!r}')
+        if nonfinite not in self.NONFINITE:
+            raise ValueError(f'nonfinite must be one of {self.NONFINITE}, got {nonfinite!r}')
+        if label_names is not None and label_xml is not None:
+            raise ValueError('give label_names or label_xml, not both')
         self.fmt = fmt
         self.num_labels = num_labels
         self.label_location = label_location
         self.label_xml = self._join(data_root, label_xml)
+        self.label_names = None if label_names is None else list(label_names)
         self.standardize = standardize
         self.scaler_file = self._join(data_root, scaler_file)
         self.scaler_val_fraction = scaler_val_fraction
         self.split = split
         self.val_fraction = val_fraction
         self.val_seed = val_seed
+        self.nonfinite = nonfinite
+        self.arff_encoding = arff_encoding
         # filled by load_data_list
         self.scaler_mean: Optional[np.ndarray] = None
         self.scaler_std: Optional[np.ndarray] = None
@@ -492,6 +843,7 @@ class MulanDataset(MultiLabelDataset):
         self.num_rows_total: Optional[int] = None
         self.val_indices: Optional[np.ndarray] = None
         self.feature_names: Optional[List[str]] = None
+        self.num_imputed: int = 0
         super().__init__(
             ann_file=ann_file,
             data_root=data_root,
@@ -507,31 +859,79 @@ class MulanDataset(MultiLabelDataset):
         return osp.join(root, path)
 
     def _load(self, path: str) -> LoadResult:
-        label_names = load_mulan_xml(self.label_xml) if self.label_xml else None
+        label_names = self.label_names
+        if label_names is None and self.label_xml:
+            label_names = load_mulan_xml(self.label_xml)
         return load_vectors(path, self.fmt or infer_format(path), self.num_labels,
-                            self.label_location, label_names)
+                            self.label_location, label_names, encoding=self.arff_encoding,
+                            allow_nonfinite=self.nonfinite != 'error')
+
+    def _fit_rows(self, X: np.ndarray, train_idx: np.ndarray) -> Tuple[np.ndarray, str]:
+        """The rows the scaler (and the imputation) is fitted on, and their file.
+
+        Args:
+            X (np.ndarray): This file's features.
+            train_idx (np.ndarray): This file's rows outside the carve-out.
+
+        Returns:
+            tuple[np.ndarray, str]: The fit rows and the file they come from.
+        """
+        if self.scaler_file is None:
+            return X[train_idx], self.ann_file
+        X_fit = self._load(self.scaler_file)[0]
+        if X_fit.shape[1] != X.shape[1]:
+            raise ValueError(f'scaler file {self.scaler_file} has {X_fit.shape[1]} '
+                             f'features, {self.ann_file} has {X.shape[1]}')
+        fit_idx = _carve(X_fit.shape[0], self.scaler_val_fraction, self.val_seed,
+                         self.scaler_file)[0]
+        return X_fit[fit_idx], self.scaler_file
+
+    @staticmethod
+    def _impute(X: np.ndarray, fill: np.ndarray) -> Tuple[np.ndarray, int]:
+        """``X`` with its non-finite entries replaced by ``fill`` of their column.
+
+        Args:
+            X (np.ndarray): ``N x F`` features.
+            fill (np.ndarray): ``(F,)`` value per column.
+
+        Returns:
+            tuple[np.ndarray, int]: The filled features and the number of filled entries.
+        """
+        bad = ~np.isfinite(X)
+        count = int(bad.sum())
+        if count:
+            X = np.where(bad, fill.astype(np.float32)[None, :], X)
+        return X, count
 
     def load_data_list(self) -> List[dict]:
         """Read the file, carve out the validation rows, fit and apply the scaler."""
         X, Y, feat_names, label_names = self._load(self.ann_file)
         n = X.shape[0]
-        train_idx, val_idx = val_split_indices(n, self.val_fraction, self.val_seed)
-        if self.standardize:
-            if self.scaler_file is not None:
-                X_fit = self._load(self.scaler_file)[0]
-                if X_fit.shape[1] != X.shape[1]:
-                    raise ValueError(f'scaler file {self.scaler_file} has {X_fit.shape[1]} '
-                                     f'features, {self.ann_file} has {X.shape[1]}')
-                fit_idx = val_split_indices(X_fit.shape[0], self.scaler_val_fraction,
-                                            self.val_seed)[0]
-                X_fit = X_fit[fit_idx]
-            else:
-                X_fit = X[train_idx]
-            mean = X_fit.astype(np.float64).mean(axis=0)
-            std = X_fit.astype(np.float64).std(axis=0)
-            std[std == 0] = 1.0
-            self.scaler_mean, self.scaler_std = mean, std
-            X = ((X - mean) / std).astype(np.float32)
+        train_idx, val_idx = _carve(n, self.val_fraction, self.val_seed, self.ann_file)
+        impute = self.nonfinite == 'impute_mean'
+        if self.standardize or impute:
+            X_fit, fit_source = self._fit_rows(X, train_idx)
+            if impute:
+                finite = np.isfinite(X_fit)
+                counts = finite.sum(axis=0)
+                if not counts.all():
+                    col = int(np.flatnonzero(counts == 0)[0])
+                    raise ValueError(f'{fit_source}: feature column {col} has no finite value '
+                                     'in the rows the scaler is fitted on, so there is no mean '
+                                     "to impute for nonfinite='impute_mean'")
+                fill = np.where(finite, X_fit, 0).astype(np.float64).sum(axis=0) / counts
+                X_fit = self._impute(X_fit, fill)[0]
+                X, self.num_imputed = self._impute(X, fill)
+                if self.num_imputed:
+                    print_log(f'MulanDataset: {self.ann_file}: imputed {self.num_imputed} '
+                              f'non-finite feature values with column means of {fit_source}',
+                              logger='current', level=logging.WARNING)
+            if self.standardize:
+                mean = X_fit.astype(np.float64).mean(axis=0)
+                std = X_fit.astype(np.float64).std(axis=0)
+                std[std == 0] = 1.0
+                self.scaler_mean, self.scaler_std = mean, std
+                X = ((X - mean) / std).astype(np.float32)
         keep = {'all': np.arange(n), 'train': train_idx, 'val': val_idx}[self.split]
 
         if label_names is None:
@@ -551,6 +951,11 @@ class MulanDataset(MultiLabelDataset):
             for i in keep
         ]
 
+    def _get_unserialized_subset(self, indices) -> list:
+        # mmengine would wrap a negative index and repeat a repeated one without a word
+        check_subset_indices(indices, len(self.data_list), self.ann_file)
+        return super()._get_unserialized_subset(indices)
+
     def extra_repr(self) -> List[str]:
         """The extra repr information of the dataset."""
         body = [f'Data file: \t{self.ann_file}',
@@ -566,6 +971,9 @@ class MulanDataset(MultiLabelDataset):
             body.append(f'Standardisation: \tfitted on {self.scaler_file}{extra}')
         else:
             body.append('Standardisation: \tfitted on the training rows of this file')
+        if self.nonfinite == 'impute_mean':
+            body.append(f'Non-finite features: \timputed with training column means '
+                        f'({self.num_imputed} values)')
         split = f'Split: \t{self.split}'
         if self.val_fraction:
             num_val = len(self.val_indices) if self.val_indices is not None else '?'

@@ -13,6 +13,7 @@ Output: ``root/images/{split}_{i:05d}.png`` and the OpenMMLab 2.0 multi-label an
 ``root/{split}.json`` read by stock ``mmpretrain.datasets.MultiLabelDataset``.
 """
 import json
+import numbers
 import os
 import os.path as osp
 
@@ -88,7 +89,16 @@ def make_toy_shapes(root: str, num_train: int = 2400, num_test: int = 600, size:
 
     Returns:
         dict: paths of the annotation files, ``{'train': ..., 'test': ...}``.
+
+    Raises:
+        ValueError: For a split without images (``num_train`` or ``num_test`` below 1: an
+            empty split would only fail later, in a sampler or a metric) or ``max_objects``
+            out of range.
     """
+    for name, count in (('num_train', num_train), ('num_test', num_test)):
+        if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 1:
+            raise ValueError(f'{name} must be a positive int (a split without images cannot '
+                             f'be trained or tested on), got {count!r}')
     if not 1 <= max_objects <= len(TOY_SHAPES_CLASSES):
         raise ValueError(f'max_objects must be in [1, {len(TOY_SHAPES_CLASSES)}], '
                          f'got {max_objects}')
@@ -101,6 +111,10 @@ def make_toy_shapes(root: str, num_train: int = 2400, num_test: int = 600, size:
             if json.load(f) == params:
                 return ann_files
     os.makedirs(osp.join(root, 'images'), exist_ok=True)
+    # the stamp marks a complete set: drop it first so that an interrupted regeneration is
+    # never taken for a finished one
+    if osp.isfile(stamp):
+        os.remove(stamp)
     rng = np.random.default_rng(seed)
     for split, count in (('train', num_train), ('test', num_test)):
         data_list = []
@@ -109,9 +123,22 @@ def make_toy_shapes(root: str, num_train: int = 2400, num_test: int = 600, size:
             rel = f'images/{split}_{i:05d}.png'
             img.save(osp.join(root, rel))
             data_list.append(dict(img_path=rel, gt_label=labels))
-        with open(ann_files[split], 'w') as f:
-            json.dump(dict(metainfo=dict(classes=list(TOY_SHAPES_CLASSES)),
-                           data_list=data_list), f)
-    with open(stamp, 'w') as f:
-        json.dump(params, f)
+        _dump_json(dict(metainfo=dict(classes=list(TOY_SHAPES_CLASSES)), data_list=data_list),
+                   ann_files[split])
+    _dump_json(params, stamp)
     return ann_files
+
+
+def _dump_json(obj, path: str) -> None:
+    """Write ``obj`` as JSON to ``path`` atomically (temporary file, fsync, rename).
+
+    Args:
+        obj: JSON-serialisable content.
+        path (str): Destination; a reader never sees it half written.
+    """
+    tmp = f'{path}.tmp{os.getpid()}'
+    with open(tmp, 'w') as f:
+        json.dump(obj, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

@@ -61,7 +61,7 @@ val_cfg = dict()
 test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=64)
 
-custom_hooks = [dict(type='MultiLabelClassCheckHook')]
+custom_hooks = [dict(type='MultiLabelClassCheckHook'), dict(type='NonFiniteLossHook')]
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=2,
                     save_best='multi-label/mAP', rule='greater'))

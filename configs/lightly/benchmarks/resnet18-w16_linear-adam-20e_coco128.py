@@ -72,7 +72,7 @@ param_scheduler = [dict(type='CosineAnnealingLR', T_max=20, by_epoch=True, begin
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=20, val_interval=20)
 val_cfg = dict()
 test_cfg = dict()
-custom_hooks = [dict(type='MultiLabelClassCheckHook')]
+custom_hooks = [dict(type='MultiLabelClassCheckHook'), dict(type='NonFiniteLossHook')]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=6),
     checkpoint=dict(type='CheckpointHook', interval=20, max_keep_ckpts=1))

@@ -11,7 +11,7 @@ _base_ = [
 ]
 custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
-custom_hooks = [dict(type='MultiLabelClassCheckHook')]
+custom_hooks = [dict(type='MultiLabelClassCheckHook'), dict(type='NonFiniteLossHook')]
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=2,
                     save_best='multi-label/mAP', rule='greater'))

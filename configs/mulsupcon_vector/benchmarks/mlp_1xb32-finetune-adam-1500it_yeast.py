@@ -28,6 +28,7 @@ custom_hooks = [
     dict(type='MultiLabelClassCheckHook'),
     dict(type='EarlyStoppingHook', monitor='multi-label/bce', rule='less', min_delta=0.0,
          patience=20),
+    dict(type='NonFiniteLossHook'),
 ]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),

@@ -14,7 +14,10 @@ model = dict(
 # mmpretrain's SimSiam rule 0.05 x images / 256
 lr = 0.05
 optim_wrapper = dict(optimizer=dict(lr=lr))
-custom_hooks = [dict(type='SimSiamHook', priority='HIGH', fix_pred_lr=True, lr=lr)]
+custom_hooks = [
+    dict(type='SimSiamHook', priority='HIGH', fix_pred_lr=True, lr=lr),
+    dict(type='NonFiniteLossHook'),
+]
 param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=100, by_epoch=True, begin=0, end=100,
          convert_to_iter_based=True)

@@ -130,10 +130,13 @@ class BlockWiseAug(BaseTransform):
     views 0-3 = T1 on top-left, bottom-left, top-right, bottom-right; 4-7 = T2 on the same
     blocks), so views ``b`` and ``num_blocks + b`` are the SimSiam pair of block ``b``.
 
-    The image is decoded and copied once: every block is a read-only numpy view of the decoded
-    array (a pipeline that writes into its input in place fails loudly instead of corrupting
-    the other blocks). Each view runs on its own deep copy of the other result fields, as
-    mmpretrain's ``MultiView`` does.
+    Views are independent: each of the ``N x num_blocks`` pipeline runs gets its own writable,
+    C-contiguous copy of its block (and its own deep copy of the other result fields, as
+    mmpretrain's ``MultiView`` does), so a transform that writes into its input in place -
+    numpy or torch (``torch.from_numpy(img).mul_(...)``) - changes only its own view, never
+    another block, another pipeline's view of the same block or the caller's decoded image.
+    The copies cost about 1 % of the reference pipelines' time
+    (``tools/benchmarks/benchmark_data_checks.py``).
 
     Put ``PackInputs(algorithm_keys=['block_idx', 'pipeline_idx'])`` after it so that the
     model can check the view layout (``BlockSimSiam`` / ``BlockMoCo`` do).
@@ -273,36 +276,22 @@ class BlockWiseAug(BaseTransform):
                 f'{self.grid[0]} x {self.grid[1]} grid with gamma={gamma}: its smallest block '
                 f'side would be {int(sides.min())} px < min_block_size={self.min_block_size}; '
                 'filter such images or resize them before BlockWiseAug')
-        blocks = []
-        for x0, y0, x1, y1 in boxes.tolist():
-            block = img[y0:y1, x0:x1]  # a view, no copy
-            block.flags.writeable = False
-            blocks.append(block)
-
+        # the blocks overlap and every block feeds every pipeline: only a private copy per
+        # run keeps an in-place write (numpy, or torch through from_numpy, which ignores
+        # numpy's read-only flag) inside its own view
+        blocks = [img[y0:y1, x0:x1] for x0, y0, x1, y1 in boxes.tolist()]
         others = {k: v for k, v in results.items() if k != 'img'}
         views = []
         for p, pipeline in enumerate(self.pipelines):
             for b, block in enumerate(blocks):
                 view = copy.deepcopy(others)
-                view['img'] = block
+                view['img'] = np.array(block, order='C')
                 view['img_shape'] = block.shape[:2]
-                try:
-                    out = pipeline(view)
-                except ValueError as err:
-                    if 'read-only' in str(err):
-                        raise ValueError(
-                            f'BlockWiseAug: a transform of pipeline {p} wrote into its input '
-                            'image in place; blocks are read-only views of the decoded image, '
-                            f'so in-place transforms must come after a copying one ({err})'
-                        ) from err
-                    raise
+                out = pipeline(view)
                 if out is None:
                     raise ValueError(f'BlockWiseAug: pipeline {p} returned None for block {b} '
                                      '(a view cannot be dropped)')
-                view_img = out['img']
-                if isinstance(view_img, np.ndarray) and np.may_share_memory(view_img, img):
-                    view_img = np.array(view_img)  # never hand the shared image downstream
-                views.append(view_img)
+                views.append(out['img'])
         shapes = {tuple(getattr(v, 'shape', ())) for v in views}
         if len(shapes) != 1:
             raise ValueError(f'BlockWiseAug: the views have different shapes {sorted(shapes)}; '

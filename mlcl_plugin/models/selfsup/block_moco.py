@@ -11,6 +11,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 from ..utils import gather_no_grad
+from ..utils.label_memory_bank import check_before_enqueue
 from .block_simsiam import split_block_views
 from .multilabel_moco import MultiLabelMoCo
 
@@ -33,8 +34,9 @@ class BlockMoCo(MultiLabelMoCo):
     count of the images seen (``images_seen`` buffer, offset by rank), so ids never collide
     across steps, ranks or a resume, and queue entries are never positives.
 
-    ``queue_len`` must be a multiple of the global number of keys per step
-    (``nb x`` images per rank ``x`` ranks).
+    Any ``queue_len`` works (the ring buffer wraps around); a checkpoint with another
+    ``queue_len`` is remapped on load, as in :class:`MultiLabelMoCo`. Keys are checked to be
+    finite before they are enqueued (image ids need no label check).
 
     Args:
         backbone (dict): backbone config.
@@ -51,6 +53,11 @@ class BlockMoCo(MultiLabelMoCo):
         data_preprocessor (dict, optional): defaults to ``SelfSupDataPreprocessor``.
         init_cfg (dict | list, optional): initialisation config.
     """
+
+    # queue_labels holds one image id per entry: its shape only differs in a checkpoint of
+    # another algorithm (messages of the state-dict check)
+    _QUEUE_OPTIONS = ('queue_len', 'feat_dim',
+                      'the algorithm (BlockMoCo queues image ids, MultiLabelMoCo labels)')
 
     def __init__(self,
                  backbone: dict,
@@ -83,10 +90,26 @@ class BlockMoCo(MultiLabelMoCo):
         self.register_buffer('queue_labels', torch.full((queue_len, ), -1, dtype=torch.long))
         self.register_buffer('images_seen', torch.zeros((), dtype=torch.long))
         self._images_seen = 0  # host mirror: ids need no device sync
+        self._num_blocks = 1  # blocks per image of the current step (error messages only)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
         self._images_seen = int(self.images_seen)
+
+    def _check_batch(self, keys: torch.Tensor, labels: torch.Tensor) -> None:
+        """Finite keys before the enqueue (one host sync per step); image ids are not
+        multi-hot labels, so they are not checked for 0/1."""
+        world = get_world_size()
+        per_rank = keys.shape[0] // world
+        images = per_rank // self._num_blocks
+
+        def describe_row(r):  # rows are rank-major, then block-major
+            block, image = divmod(r % per_rank, images)
+            rank = f'rank {r // per_rank} ' if world > 1 else ''
+            return f'{rank}image {image} block {block}'
+
+        check_before_enqueue(keys, labels, type(self).__name__, world, binary_labels=False,
+                             describe_row=describe_row)
 
     def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],
              **kwargs) -> Dict[str, torch.Tensor]:
@@ -104,6 +127,7 @@ class BlockMoCo(MultiLabelMoCo):
         groups = split_block_views(inputs, data_samples, num_pipelines=2)
         num_images = inputs[0].shape[0]
         num_blocks = len(groups[0])
+        self._num_blocks = num_blocks  # for the messages of _check_batch
         im_q = torch.cat(groups[0], dim=0)  # N x 3 x H x W, N = nb * B, block-major
         im_k = torch.cat(groups[1], dim=0)
         first = self._images_seen + get_rank() * num_images
@@ -119,7 +143,7 @@ class BlockMoCo(MultiLabelMoCo):
                 k = batch_unshuffle_ddp(k, idx_unshuffle)
             keys = gather_no_grad(k)  # G*N x D
             key_ids = gather_no_grad(ids)  # G*N
-        self._check_global_batch(keys.shape[0])
+        self._check_batch(keys, key_ids)
 
         valid = self._valid_queue()
         if valid:

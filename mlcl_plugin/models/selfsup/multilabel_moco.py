@@ -12,6 +12,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 from ..utils import MomentumEncoder, gather_no_grad, multi_hot_from_samples
+from ..utils.label_memory_bank import check_before_enqueue, fit_queue_state, write_ring
 
 
 @MODELS.register_module()
@@ -41,18 +42,34 @@ class MultiLabelMoCo(BaseSelfSupervisor):
     Differences from the reference code, by design: the queue is used from the step *after*
     it became full (the reference already uses it at the step it fills, when it still holds
     ``G*B`` never-written random entries with empty labels); keys are gathered across ranks
-    before the loss (the reference is single-process).
+    before the loss (the reference is single-process); the queue is written as a ring buffer
+    that wraps around, so any ``queue_len`` and any batch size work (the reference asserts
+    that ``K`` is a multiple of the batch size because it writes one slice) and the queue
+    always holds the most recent ``K`` keys in order.
 
     The queue (``queue`` K x D), its labels (``queue_labels`` K x C), the pointer and the
     fill count are buffers, so checkpoints carry them and ``--resume`` continues exactly.
+    State that no longer fits is handled on load: another number of processes or a short
+    last batch (``drop_last=False``) need nothing (the ring buffer takes any batch); another
+    ``queue_len`` is remapped exactly (the newest ``min(written, K)`` keys kept in order, with
+    a warning); another ``feat_dim`` or ``num_classes`` raises, saying how to proceed.
+
+    Safety (one host sync per step, before the loss): the gathered keys must be finite and
+    the labels binary before anything is enqueued. A NaN / inf key raises
+    ``FloatingPointError`` (one NaN key in the queue would make every later loss NaN); a label
+    other than 0/1 raises ``ValueError`` (soft targets, e.g. label smoothing or Mixup in
+    ``gt_score``, would be truncated by the uint8 label queue, and MulSupCon's positive sets
+    are defined by binary labels). Every rank checks the same gathered rows, so all ranks stop
+    together. Add ``NonFiniteLossHook`` to ``custom_hooks`` to stop on a non-finite loss
+    before the optimizer step and name the iteration.
 
     Args:
         backbone (dict): backbone config.
         neck (dict): projection neck config (e.g. ``MulSupConNeck``).
         head (dict): head config; ``loss(query, keys, query_labels, key_labels)``.
         num_classes (int): C, width of the multi-hot labels built from ``data_samples``.
-        queue_len (int): K. Must be a multiple of the global batch size (checked at the
-            first step). Defaults to 2048 (reference default).
+        queue_len (int): K, any positive number (batches wrap around the ring buffer).
+            Defaults to 2048 (reference default).
         feat_dim (int): D, output width of the neck. Defaults to 256.
         momentum (float): mmengine EMA convention, ``1 - m`` of the MoCo papers: 0.001
             means ``theta_k <- 0.999 theta_k + 0.001 theta_q``. Defaults to 0.001.
@@ -122,19 +139,25 @@ class MultiLabelMoCo(BaseSelfSupervisor):
         self._ptr = 0
         self._filled = 0
 
+    # constructor options that set the queue length, key width and label width (messages)
+    _QUEUE_OPTIONS = ('queue_len', 'feat_dim', 'num_classes')
+
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # A checkpoint written with another queue_len is remapped, another key or label width
+        # raises: without this, torch skips the mismatched queue with a warning while the
+        # counters load, and never-written entries are then read as keys.
+        state_dict = fit_queue_state(
+            state_dict, prefix, ('queue', 'queue_labels', 'queue_ptr', 'queue_filled'),
+            (self.queue, self.queue_labels), type(self).__name__, self._QUEUE_OPTIONS)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
         self._ptr = int(self.queue_ptr)
         self._filled = int(self.queue_filled)
 
-    def _check_global_batch(self, global_batch: int) -> None:
-        if self.queue_len % global_batch != 0:
-            raise ValueError(
-                f'queue_len ({self.queue_len}) must be a multiple of the global batch size '
-                f'({global_batch} = {global_batch // get_world_size()} per process x '
-                f'{get_world_size()} processes); e.g. use queue_len='
-                f'{max(1, self.queue_len // global_batch) * global_batch}, and drop_last=True '
-                'in the train dataloader')
+    def _check_batch(self, keys: torch.Tensor, labels: torch.Tensor) -> None:
+        """Finite keys and binary labels, before anything is computed from or stored in the
+        queue. One host sync per step, the only one of this step (a loss function proper
+        stays sync-free): the queue state it protects outlives the step."""
+        check_before_enqueue(keys, labels, type(self).__name__, get_world_size())
 
     def _valid_queue(self) -> int:
         """Number of queue entries the loss may use at this step."""
@@ -144,11 +167,10 @@ class MultiLabelMoCo(BaseSelfSupervisor):
 
     @torch.no_grad()
     def _enqueue(self, keys: torch.Tensor, labels: torch.Tensor) -> None:
-        """Write the gathered ``N x D`` keys and ``N x C`` labels at the pointer."""
+        """Write the gathered ``N x D`` keys and ``N x C`` labels at the pointer, wrapping
+        around the end (checked by :meth:`_check_batch` first)."""
         n = keys.shape[0]
-        self.queue[self._ptr:self._ptr + n] = keys.to(self.queue.dtype)
-        self.queue_labels[self._ptr:self._ptr + n] = labels.to(self.queue_labels.dtype)
-        self._ptr = (self._ptr + n) % self.queue_len
+        self._ptr = write_ring((self.queue, self.queue_labels), (keys, labels), self._ptr)
         self._filled = min(self._filled + n, self.queue_len)
         self.queue_ptr.fill_(self._ptr)
         self.queue_filled.fill_(self._filled)
@@ -164,6 +186,11 @@ class MultiLabelMoCo(BaseSelfSupervisor):
         Returns:
             dict[str, Tensor]: the head's losses (keys containing ``'loss'`` are summed) plus
             ``queue_used``, the number of queue entries in the reference set (logged only).
+
+        Raises:
+            FloatingPointError: a key of the gathered batch is NaN or infinite (nothing is
+                enqueued).
+            ValueError: a label is not 0 or 1, e.g. soft ``gt_score`` (nothing is enqueued).
         """
         if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
             raise ValueError('MultiLabelMoCo needs two views per sample: use MultiView('
@@ -181,7 +208,7 @@ class MultiLabelMoCo(BaseSelfSupervisor):
                 k = batch_unshuffle_ddp(k, idx_unshuffle)
             keys = gather_no_grad(k)  # G*B x D
             key_labels = gather_no_grad(labels)  # G*B x C
-        self._check_global_batch(keys.shape[0])
+        self._check_batch(keys, key_labels)
 
         valid = self._valid_queue()
         if valid:

@@ -8,10 +8,12 @@ the label-aware queue of :class:`~mlcl_plugin.models.selfsup.MultiLabelMoCo` as 
 keys **and** labels are gathered across ranks before they are used and enqueued, so every rank
 sees the same reference set whatever the number of processes.
 """
-from typing import Sequence, Tuple
+import logging
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.distributed as torch_dist
+from mmengine.logging import print_log
 from mmpretrain.registry import MODELS
 from torch import nn
 
@@ -32,6 +34,189 @@ def _all_gather(x: torch.Tensor) -> torch.Tensor:
     return torch.cat(parts, dim=0)
 
 
+# --------------------------------------------------------------------------------------------
+# Ring-buffer helpers shared by LabelMemoryBank, MultiLabelMoCo and BlockMoCo.
+
+
+def write_ring(buffers: Sequence[torch.Tensor], rows: Sequence[torch.Tensor], ptr: int) -> int:
+    """Write ``N`` new rows into ring buffers of ``K`` slots at ``ptr``, wrapping around.
+
+    Row ``i`` lands in slot ``(ptr + i) % K``; with ``N > K`` only the newest ``K`` rows are
+    written. Any ``N`` works (a short last batch, another world size after a resume), so the
+    buffers always hold the most recent keys in FIFO order, oldest at the returned pointer.
+    At most two slice copies per buffer and no index tensor: host arithmetic only.
+
+    Args:
+        buffers (list[Tensor]): buffers with the same first dimension ``K``.
+        rows (list[Tensor]): one ``N x ...`` tensor per buffer (detached and cast here).
+        ptr (int): slot of the oldest entry (where the next row goes).
+
+    Returns:
+        int: the new pointer, ``(ptr + N) % K``.
+    """
+    cap, num = buffers[0].shape[0], rows[0].shape[0]
+    first = max(num - cap, 0)  # rows that a later row of this batch would overwrite anyway
+    start = (ptr + first) % cap
+    count = num - first
+    head = min(count, cap - start)  # rows before the end of the buffer
+    for buf, new in zip(buffers, rows):
+        new = new[first:].detach().to(buf.dtype)
+        buf[start:start + head] = new[:head]
+        if head < count:
+            buf[:count - head] = new[head:]
+    return (ptr + num) % cap
+
+
+def _ring_order(ptr: int, filled: int, cap: int) -> torch.Tensor:
+    """Slots of the written entries, oldest first."""
+    if filled < cap:
+        return torch.arange(filled)
+    return torch.cat([torch.arange(ptr, cap), torch.arange(0, ptr)])
+
+
+def fit_queue_state(state_dict: Dict[str, torch.Tensor], prefix: str, names: Sequence[str],
+                    buffers: Sequence[torch.Tensor], owner: str,
+                    options: Sequence[str]) -> Dict[str, torch.Tensor]:
+    """Make a checkpoint's queue fit this module's queue, or explain why it cannot.
+
+    The queue is a FIFO of the most recent keys, so a checkpoint written with another queue
+    length maps exactly onto this one: its entries are taken oldest to newest, the newest
+    ``min(written, K)`` are kept and written from slot 0 (pointer and fill count to match);
+    the change is logged as a warning. A different key width or label width (classes) cannot
+    be mapped and raises. Counters that do not describe a ring buffer (a corrupt or edited
+    checkpoint) raise too, so never-written slots are never read as keys.
+
+    Args:
+        state_dict (dict): the state dict being loaded (not modified).
+        prefix (str): this module's prefix in it.
+        names (list[str]): the buffer names: keys, labels, pointer, fill count.
+        buffers (list[Tensor]): this module's key and label buffers (shapes to fit).
+        owner (str): the module's name for messages.
+        options (list[str]): the constructor options that set ``K``, the key width and the
+            label width, for messages (e.g. ``('queue_len', 'feat_dim', 'num_classes')``).
+
+    Returns:
+        dict: ``state_dict`` itself when it fits, else a shallow copy with the remapped queue.
+
+    Raises:
+        ValueError: the key or label widths differ, or the counters are inconsistent.
+    """
+    full = [prefix + name for name in names]
+    if any(key not in state_dict for key in full):
+        return state_dict  # torch reports the missing keys (strict) or keeps the fresh queue
+    old_keys, old_labels = state_dict[full[0]], state_dict[full[1]]
+    keys_buf, labels_buf = buffers
+    len_opt, width_opt, labels_opt = options
+    old_len = old_keys.shape[0]
+    drop = (f'to start a new, empty queue with these weights instead, delete the entries '
+            f'{", ".join(full)} from the state_dict of the checkpoint')
+    if old_keys.dim() != 2 or old_keys.shape[1:] != keys_buf.shape[1:]:
+        raise ValueError(
+            f'{owner}: checkpoint entry {full[0]} holds keys of shape {tuple(old_keys.shape)} '
+            f'but the queue of this model is {tuple(keys_buf.shape)}: {width_opt} changed and '
+            f'keys of another width cannot be mapped. To resume, set {width_opt} as in the '
+            f'checkpoint; {drop}')
+    if old_labels.shape[0] != old_len or old_labels.shape[1:] != labels_buf.shape[1:]:
+        raise ValueError(
+            f'{owner}: checkpoint entry {full[1]} has shape {tuple(old_labels.shape)} but '
+            f'this model stores labels of shape {tuple(labels_buf.shape)} ({labels_opt} '
+            f'changed): queued labels cannot be mapped to other classes. To resume, set '
+            f'{labels_opt} as in the checkpoint; {drop}')
+    ptr, filled = int(state_dict[full[2]]), int(state_dict[full[3]])
+    if not (0 <= ptr < old_len and 0 <= filled <= old_len
+            and (filled == old_len or ptr == filled)):
+        raise ValueError(
+            f'{owner}: checkpoint entries {full[2]}={ptr} and {full[3]}={filled} do not '
+            f'describe a queue of {old_len} entries (expected 0 <= pointer < {old_len}, '
+            f'fill count <= {old_len}, pointer = fill count until the queue is full): the '
+            f'checkpoint is corrupt or was edited; {drop}')
+    new_len = keys_buf.shape[0]
+    if old_len == new_len:
+        return state_dict
+    order = _ring_order(ptr, filled, old_len)
+    keep = order[max(len(order) - new_len, 0):]  # the newest entries that fit
+    kept = len(keep)
+    new_keys, new_labels = keys_buf.detach().clone(), labels_buf.detach().clone()
+    new_keys[:kept] = old_keys[keep].to(new_keys.dtype)
+    new_labels[:kept] = old_labels[keep].to(new_labels.dtype)
+    out = dict(state_dict)
+    out[full[0]], out[full[1]] = new_keys, new_labels
+    out[full[2]] = torch.tensor(kept % new_len, dtype=state_dict[full[2]].dtype)
+    out[full[3]] = torch.tensor(kept, dtype=state_dict[full[3]].dtype)
+    print_log(
+        f'{owner}: {len_opt} changed from {old_len} (checkpoint) to {new_len}: the queue was '
+        f'remapped in order, keeping the {kept} most recent of its {filled} written keys '
+        f'(now {kept}/{new_len} filled)', logger='current', level=logging.WARNING)
+    return out
+
+
+def check_before_enqueue(keys: torch.Tensor, labels: torch.Tensor, owner: str,
+                         world_size: int = 1, binary_labels: bool = True,
+                         describe_row: Optional[Callable[[int], str]] = None) -> None:
+    """Refuse to write non-finite keys or non-binary labels into a queue.
+
+    The queue outlives the step: one NaN key written into it makes every later loss NaN, and
+    a soft label (0.9) stored in the uint8 label queue silently becomes 0. Both checks are
+    folded into **one** host sync (a single boolean read), taken once per training step before
+    anything is written; the messages are only built when a check fails. Callers pass the
+    *gathered* batch, so every rank sees the same rows and raises together (no rank is left
+    waiting in a collective).
+
+    Args:
+        keys (Tensor): ``N x D`` keys about to be enqueued (``N = G*B``, rank-major).
+        labels (Tensor): ``N x C`` multi-hot labels (or ``(N,)`` ids with
+            ``binary_labels=False``).
+        owner (str): the module's name for messages.
+        world_size (int): ``G``, to name the rank and sample of a bad row. Defaults to 1.
+        binary_labels (bool): also require labels in {0, 1}. Defaults to True.
+        describe_row (callable, optional): names row ``r`` of the gathered batch in messages;
+            defaults to ``'rank g sample i'`` (``'sample i'`` on one process).
+
+    Raises:
+        FloatingPointError: a key is NaN or infinite; nothing was enqueued.
+        ValueError: a label is not 0 or 1 (soft targets); nothing was enqueued.
+    """
+    keys = keys.detach()
+    bad = [~torch.isfinite(keys).all()]
+    check_labels = binary_labels and labels.dtype != torch.bool
+    if check_labels:
+        bad.append(((labels != 0) & (labels != 1)).any())
+    if not bool(torch.stack(bad).any()):  # the one host sync
+        return
+    per_rank = max(keys.shape[0] // max(world_size, 1), 1)
+    if describe_row is None:
+        def describe_row(r):
+            if world_size > 1:
+                return f'rank {r // per_rank} sample {r % per_rank}'
+            return f'sample {r}'
+
+    def where(rows):
+        names = ', '.join(describe_row(r) for r in rows[:5])
+        return names + (f' and {len(rows) - 5} more' if len(rows) > 5 else '')
+
+    bad_rows = (~torch.isfinite(keys)).flatten(1).any(dim=1).nonzero().flatten().tolist()
+    if bad_rows:
+        raise FloatingPointError(
+            f'{owner}: {len(bad_rows)} of the {keys.shape[0]} keys of this step are NaN or '
+            f'infinite ({where(bad_rows)}); they were NOT enqueued, so the queue '
+            '(and every checkpoint written before) is unaffected. The key encoder produced '
+            'non-finite features: check the input data of these samples and the losses of '
+            'the previous iterations (learning rate, mixed precision)')
+    soft = (labels != 0) & (labels != 1)
+    rows = soft.reshape(len(soft), -1).any(dim=1).nonzero().flatten().tolist()
+    row_soft = soft[rows[0]].reshape(-1)
+    values = [float(f'{v:.4g}')  # short, readable values
+              for v in labels[rows[0]].reshape(-1)[row_soft].unique()[:5].tolist()]
+    classes = row_soft.nonzero().flatten()[:5].tolist()
+    raise ValueError(
+        f'{owner}: the label queue stores binary multi-hot labels (0/1), but '
+        f'{where(rows)} of this step {"have" if len(rows) > 1 else "has"} non-binary label '
+        f'values, e.g. {values} for classes {classes} of {where(rows[:1])}: soft targets '
+        '(label smoothing, Mixup/CutMix, scores in gt_score) would be truncated in the uint8 '
+        'queue. Binarise the targets (e.g. gt_score > 0.5) or remove label smoothing and '
+        'batch augmentation from the pretraining data preprocessor; nothing was enqueued')
+
+
 @MODELS.register_module()
 class LabelMemoryBank(nn.Module):
     """Ring buffer of ``K`` keys (``K x D``) and their multi-hot labels (``K x C``).
@@ -50,8 +235,15 @@ class LabelMemoryBank(nn.Module):
     This is exactly the reference set and queue update of ``MultiLabelMoCo`` (MulSupCon, Zhang &
     Wu, AAAI-24, Sec. 3), so a hand-written loop with this bank and ``MulSupConLoss`` trains
     the same objective. The buffers (``keys``, ``labels``, ``ptr``, ``filled``) are persistent:
-    a ``state_dict`` carries the whole queue. Host-side copies of the two counters avoid any
-    device sync per step.
+    a ``state_dict`` carries the whole queue. Host-side copies of the two counters avoid device
+    syncs for the pointer arithmetic.
+
+    What goes into the bank is checked, since it outlives the step (one host sync per
+    ``enqueue``, both checks together): a NaN or infinite key raises ``FloatingPointError``
+    and a label other than 0/1 (soft targets: label smoothing, Mixup) raises ``ValueError``,
+    naming the sample, before anything is written. A state dict saved with another ``K`` is
+    remapped exactly on load (the newest entries kept, in order, with a warning); another key
+    width or number of classes raises.
 
     Under DDP, each rank's loss over its own queries is a per-rank mean; for the exact loss of
     the concatenated batch use ``MulSupConLoss.loss_terms`` and divide by
@@ -118,6 +310,9 @@ class LabelMemoryBank(nn.Module):
                 f'gather_distributed={self.gather_distributed}, mode={self.mode!r}')
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        state_dict = fit_queue_state(
+            state_dict, prefix, ('keys', 'labels', 'ptr', 'filled'), (self.keys, self.labels),
+            type(self).__name__, ('size[0]', 'size[1]', 'num_classes'))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
         self._ptr = int(self.ptr)
         self._filled = int(self.filled)
@@ -155,7 +350,8 @@ class LabelMemoryBank(nn.Module):
         Args:
             keys (Tensor): this rank's keys, ``B x D`` (normalise them first for cosine
                 similarities).
-            labels (Tensor): their multi-hot labels, ``B x C`` (0/1, any dtype).
+            labels (Tensor): their multi-hot labels, ``B x C`` (0/1, any dtype; other values
+                are rejected by the enqueue).
             update (bool): write the gathered batch into the bank. Defaults to True.
 
         Returns:
@@ -184,13 +380,16 @@ class LabelMemoryBank(nn.Module):
     @torch.no_grad()
     def enqueue(self, keys: torch.Tensor, labels: torch.Tensor) -> None:
         """Write ``N x D`` keys and ``N x C`` labels (already gathered) at the pointer, wrapping
-        around; with ``N > K`` only the last ``K`` rows are kept."""
-        num, cap = keys.shape[0], self.size[0]
-        first = max(num - cap, 0)
-        idx = (torch.arange(first, num, device=self.keys.device) + self._ptr) % cap
-        self.keys.index_copy_(0, idx, keys[first:].detach().to(self.keys.dtype))
-        self.labels.index_copy_(0, idx, labels[first:].detach().to(self.labels.dtype))
-        self._ptr = (self._ptr + num) % cap
-        self._filled = min(self._filled + num, cap)
+        around; with ``N > K`` only the last ``K`` rows are kept.
+
+        Raises:
+            FloatingPointError: a key is NaN or infinite (nothing is written).
+            ValueError: a label is not 0 or 1 (nothing is written).
+        """
+        world = _world_size() if self.gather_distributed else 1
+        check_before_enqueue(keys, labels, type(self).__name__, world)
+        num = keys.shape[0]
+        self._ptr = write_ring((self.keys, self.labels), (keys, labels), self._ptr)
+        self._filled = min(self._filled + num, self.size[0])
         self.ptr.fill_(self._ptr)
         self.filled.fill_(self._filled)

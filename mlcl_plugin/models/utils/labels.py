@@ -19,7 +19,10 @@ def multi_hot_from_samples(data_samples: List, num_classes: int,
         device: where to put the result; defaults to the labels' device.
 
     Returns:
-        Tensor: ``B x C`` multi-hot, float32.
+        Tensor: ``B x C`` multi-hot, float32. ``gt_score`` is returned as given: soft targets
+        (label smoothing, Mixup) stay soft here, and the label queues of ``MultiLabelMoCo`` and
+        ``LabelMemoryBank`` reject values other than 0/1 with a message naming the sample and
+        the values (a uint8 queue would truncate them to 0).
 
     Raises:
         ValueError: when a sample has no label field, a ``gt_score`` of the wrong width, or a

@@ -50,10 +50,34 @@ def test_resume_restores_counters():
     torch.testing.assert_close(a, b)
 
 
-def test_queue_len_must_fit_the_block_batch():
+def test_finding4_queue_len_not_a_multiple_of_the_block_batch_is_a_fifo():
+    """Finding 4: 8 block keys per step into 12 slots wraps around; the queue holds the newest
+    12 image ids in order (it used to crash on the slice write)."""
     model = build_block_moco(queue_len=12)
-    with pytest.raises(ValueError, match='multiple of the global batch size'):
-        model.loss(*make_block_batch(0, 2))  # 8 keys per step
+    for step in range(3):  # 24 keys: images 0..5, ids block-major per step
+        model.loss(*make_block_batch(step, 2))
+    written = [[2 * s, 2 * s + 1] * 4 for s in range(3)]
+    newest = sum(written, [])[-12:]
+    ptr = int(model.queue_ptr)
+    assert (ptr, int(model.queue_filled)) == (24 % 12, 12)
+    ring = model.queue_labels.tolist()
+    assert ring[ptr:] + ring[:ptr] == newest
+
+
+def test_finding3_nan_key_is_never_enqueued_block_moco():
+    """Finding 3: a NaN key raises before the image-id queue is written."""
+    model = build_block_moco(queue_len=16)
+    model.loss(*make_block_batch(0, 2))
+    before = copy.deepcopy(model.state_dict())
+    views, samples = make_block_batch(1, 2)
+    views[5][1] = float('nan')  # pipeline 1 (keys), block 1, image 1
+    with pytest.raises(FloatingPointError, match=r'BlockMoCo: 1 of the 8 keys of this step are '
+                                                 r'NaN or infinite \(image 1 block 1\)'):
+        model.loss(views, samples)
+    for name, value in model.state_dict().items():
+        if not name.startswith(('backbone', 'neck', 'encoder_k')):
+            assert torch.equal(value, before[name]), name
+    assert torch.isfinite(model.queue).all()
 
 
 def test_gradient_reaches_query_encoder_only():

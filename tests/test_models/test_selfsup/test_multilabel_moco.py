@@ -7,8 +7,13 @@ import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from mlcl_plugin.models import MulSupConLoss
-from tests.test_models.test_selfsup.moco_fixtures import build_moco, make_batch
+from mlcl_plugin.models import MulSupConLoss, MultiLabelMoCo
+from tests.test_models.test_selfsup.moco_fixtures import (
+    TinyBackbone,
+    TinyNeck,
+    build_moco,
+    make_batch,
+)
 
 
 def test_queue_full_mode_waits_until_every_entry_is_written():
@@ -78,11 +83,176 @@ def test_state_dict_round_trip_restores_queue_state():
     torch.testing.assert_close(model.queue, fresh.queue)
 
 
-def test_queue_len_not_divisible_by_global_batch():
-    model = build_moco(queue_len=10)
-    with pytest.raises(ValueError, match=r'queue_len \(10\) must be a multiple of the global '
-                                         r'batch size \(4 = 4 per process x 1 processes\)'):
-        model.loss(*make_batch(0, 4))
+def _step_keys(model, views, samples):
+    """The keys and labels a step enqueued, recomputed with the (already updated) key encoder
+    (no BN in the tiny encoders, so this is the step's own key forward)."""
+    with torch.no_grad():
+        keys = F.normalize(model.encoder_k(views[1])[0], dim=1)
+    labels = torch.zeros(len(samples), 4)
+    for i, s in enumerate(samples):
+        labels[i, s.gt_label] = 1
+    return keys, labels
+
+
+def _chronological(model):
+    """Queue entries oldest first (the ring read from the pointer)."""
+    n, ptr = int(model.queue_filled), int(model.queue_ptr)
+    order = list(range(n)) if n < model.queue_len else (
+        list(range(ptr, model.queue_len)) + list(range(ptr)))
+    return model.queue[order], model.queue_labels[order].float()
+
+
+def test_finding4_short_last_batch_and_any_queue_len_keep_the_newest_keys():
+    """Finding 4: batches of 4, 4, 3 (a short last batch, drop_last=False), 4, 2, 4 into a
+    queue of 10 used to crash on the slice write once the pointer was misaligned; the queue is
+    now a ring buffer holding exactly the newest 10 keys and labels, in order."""
+    model = build_moco(queue_len=10, queue_mode='always')
+    all_keys, all_labels = [], []
+    for step, size in enumerate([4, 4, 3, 4, 2, 4]):
+        views, samples = make_batch(step, size)
+        model.loss(views, samples)
+        keys, labels = _step_keys(model, views, samples)
+        all_keys.append(keys)
+        all_labels.append(labels)
+        expected_k = torch.cat(all_keys)[-10:]
+        expected_y = torch.cat(all_labels)[-10:]
+        got_k, got_y = _chronological(model)
+        torch.testing.assert_close(got_k, expected_k)
+        torch.testing.assert_close(got_y, expected_y)
+    assert (model._ptr, model._filled) == (21 % 10, 10)
+
+
+def _trained(queue_len, steps, mode='full'):
+    model = build_moco(queue_len=queue_len, queue_mode=mode)
+    for step in range(steps):
+        model.loss(*make_batch(step, 4))
+    return model
+
+
+@pytest.mark.parametrize(('new_len', 'kept'), [(8, 8), (12, 12), (24, 16), (16, 16)])
+def test_finding4_resume_other_queue_len(new_len, kept, monkeypatch):
+    """Finding 4: a checkpoint with queue_len 16 (20 keys written) loaded into another
+    queue_len used to skip the queue with a warning but load the counters, so never-written
+    entries were read as keys. Now the newest keys are remapped in order, the counters fit and
+    the change is logged; a shorter queue then continues exactly like a queue of that length
+    that saw every key, a longer one is not used before it is full."""
+    from mmengine.runner.checkpoint import load_state_dict
+
+    from mlcl_plugin.models.utils import label_memory_bank
+
+    logged = []
+    monkeypatch.setattr(label_memory_bank, 'print_log', lambda msg, **kw: logged.append(msg))
+    source = _trained(16, 5)  # 20 keys: the queue is full, pointer at 4
+    old_k, old_y = _chronological(source)
+    model = build_moco(queue_len=new_len, queue_mode='full', seed=1)
+    load_state_dict(model, source.state_dict(), strict=True)
+    assert (model._filled, model._ptr) == (kept, 4 if new_len == 16 else kept % new_len)
+    assert (int(model.queue_filled), int(model.queue_ptr)) == (model._filled, model._ptr)
+    got_k, got_y = _chronological(model)
+    torch.testing.assert_close(got_k, old_k[-kept:])
+    torch.testing.assert_close(got_y, old_y[-kept:])
+    if new_len == 16:
+        assert logged == []
+    else:
+        assert logged == [f'MultiLabelMoCo: queue_len changed from 16 (checkpoint) to '
+                          f'{new_len}: the queue was remapped in order, keeping the {kept} '
+                          f'most recent of its 16 written keys (now {kept}/{new_len} filled)']
+    if new_len <= 16:
+        # the same state as a queue of new_len that saw all 20 keys: identical next steps
+        straight = _trained(new_len, 5)
+        for step in (5, 6):
+            a = model.loss(*make_batch(step, 4))
+            b = straight.loss(*make_batch(step, 4))
+            torch.testing.assert_close(a['loss'], b['loss'])
+            assert float(a['queue_used']) == float(b['queue_used']) == new_len
+    else:
+        # a longer queue is not full yet: 'full' mode does not read the unwritten entries
+        assert float(model.loss(*make_batch(5, 4))['queue_used']) == 0.0
+
+
+@pytest.mark.parametrize(('kwargs', 'match'), [
+    (dict(feat_dim=6), r'checkpoint entry queue holds keys of shape \(16, 5\) but the queue '
+                       r'of this model is \(16, 6\): feat_dim changed'),
+    (dict(num_classes=5), r'checkpoint entry queue_labels has shape \(16, 4\) but this model '
+                          r'stores labels of shape \(16, 5\) \(num_classes changed\)'),
+])
+def test_finding4_resume_other_widths_raises(kwargs, match):
+    """Finding 4: keys of another width or labels of another class count cannot be mapped:
+    the error names the entry, both shapes, the option and how to proceed."""
+    source = _trained(16, 2)
+    cfg = dict(num_classes=4, feat_dim=5)
+    cfg.update(kwargs)
+    model = MultiLabelMoCo(backbone=TinyBackbone(), neck=TinyNeck(dim=cfg['feat_dim']),
+                           head=dict(type='MulSupConHead'), queue_len=16, **cfg)
+    with pytest.raises(ValueError, match=match) as err:
+        model.load_state_dict(source.state_dict(), strict=False)
+    assert 'delete the entries queue, queue_labels, queue_ptr, queue_filled' in str(err.value)
+
+
+def test_finding4_corrupt_queue_counters_raise():
+    source = _trained(16, 2)  # 8 keys: pointer = fill count = 8
+    state = source.state_dict()
+    state['queue_ptr'] = torch.tensor(3)
+    with pytest.raises(ValueError, match=r'queue_ptr=3 and queue_filled=8 do not describe a '
+                                         r'queue of 16 entries'):
+        build_moco(queue_len=16).load_state_dict(state)
+
+
+@pytest.mark.parametrize('bad', [float('nan'), float('inf')])
+def test_finding3_nonfinite_key_is_never_enqueued(bad):
+    """Finding 3: one NaN / inf key used to be written into the queue and poison every later
+    loss; now the step raises before the queue, its labels or its counters change."""
+    model = _trained(16, 2, mode='always')
+    before = {k: v.clone() for k, v in model.state_dict().items() if k.startswith('queue')}
+    views, samples = make_batch(2, 4)
+    views[1][2] = bad  # the key view of sample 2
+    with pytest.raises(FloatingPointError, match=r'MultiLabelMoCo: 1 of the 4 keys of this step '
+                                                 r'are NaN or infinite \(sample 2\); they were '
+                                                 r'NOT enqueued'):
+        model.loss(views, samples)
+    for name, value in before.items():
+        assert torch.equal(model.state_dict()[name], value), name
+    assert (model._ptr, model._filled) == (8, 8)
+    # the run can continue from here (e.g. after a resume) with a clean queue
+    out = model.loss(*make_batch(3, 4))
+    assert torch.isfinite(out['loss'])
+
+
+def test_finding5_soft_labels_from_mixup_are_rejected():
+    """Finding 5: soft gt_score (here mmpretrain's own Mixup of two multi-hot rows) used to be
+    stored in the uint8 label queue as 0; now it is rejected with the values and the sample,
+    before anything is enqueued."""
+    from mmpretrain.models.utils.batch_augments import Mixup
+
+    model = _trained(16, 1, mode='always')
+    before = model.queue_labels.clone()
+    views, samples = make_batch(1, 4)
+    hard = torch.zeros(4, 4)
+    for i, s in enumerate(samples):
+        hard[i, s.gt_label] = 1
+    torch.manual_seed(3)
+    _, soft = Mixup(alpha=1.0)(views[0], hard)
+    assert ((soft > 0) & (soft < 1)).any()  # the real batch augment made soft targets
+    scored = [DataSample().set_gt_score(row) for row in soft]
+    with pytest.raises(ValueError, match=r'MultiLabelMoCo: the label queue stores binary '
+                                         r'multi-hot labels \(0/1\), but sample \d.* non-binary '
+                                         r'label values, e\.g\. \[0\.\d+'):
+        model.loss(views, scored)
+    assert torch.equal(model.queue_labels, before)
+    assert (model._ptr, model._filled) == (4, 4)
+
+
+def test_finding5_label_smoothing_values_are_named():
+    """Finding 5: label-smoothed targets (0.05 / 0.95) name their values and classes."""
+    model = build_moco(queue_len=16)
+    views, samples = make_batch(0, 4)
+    smooth = torch.full((4, 4), 0.05)
+    smooth[:, 1] = 0.95
+    with pytest.raises(ValueError, match=r'sample 0, sample 1, sample 2, sample 3 of this step '
+                                         r'have non-binary label values, e\.g\. \[0\.05, '
+                                         r'0\.95\] for classes \[0, 1, 2, 3\] of sample 0'):
+        model.loss(views, [DataSample().set_gt_score(row) for row in smooth])
+    assert model._filled == 0
 
 
 @pytest.mark.parametrize(('kwargs', 'match'), [

@@ -116,3 +116,46 @@ def test_in_batch_head_gathers_keys_with_gradient(tmp_path):
     torch.testing.assert_close(torch.stack([r[0] for r in ranks]).mean(), loss)
     for r in ranks:
         torch.testing.assert_close(r[1], grad, rtol=1e-4, atol=1e-6)
+
+
+def _resume_worker(rank, world, init_file, out_dir):
+    dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank,
+                            world_size=world)
+    try:
+        model = build_moco(queue_len=16, queue_mode='always', seed=1)
+        model.load_state_dict(torch.load(osp.join(out_dir, 'single.pth')))
+        results = []
+        for step in (3, 4):
+            views, samples = make_batch(step, LOCAL_BATCH * world)
+            part = slice(rank * LOCAL_BATCH, (rank + 1) * LOCAL_BATCH)
+            results.append(_run(model, [v[part] for v in views], samples[part]))
+        torch.save(results, osp.join(out_dir, f'resumed{rank}.pth'))
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()
+
+
+def test_finding4_resume_one_process_checkpoint_with_two_processes(tmp_path):
+    """Finding 4: a 1-process checkpoint (pointer 12 of 16) resumed by 2 processes: the global
+    batch of 8 used to crash the slice write ('expanded size ... must match'). The ring buffer
+    wraps around, so 2 gloo processes continue exactly like one process on the concatenated
+    batch from the same checkpoint (loss, gradients, queue, labels)."""
+    single = build_moco(queue_len=16, queue_mode='always')
+    for step in range(3):
+        _run(single, *make_batch(step, LOCAL_BATCH))
+    assert (single._ptr, single._filled) == (12, 12)
+    torch.save(single.state_dict(), tmp_path / 'single.pth')
+    world = 2
+    mp.spawn(_resume_worker, args=(world, str(tmp_path / 'init'), str(tmp_path)),
+             nprocs=world, join=True)
+    ranks = [torch.load(tmp_path / f'resumed{r}.pth', weights_only=False) for r in range(world)]
+    for i, step in enumerate((3, 4)):
+        loss, grads, queue, queue_labels = _run(single, *make_batch(step, LOCAL_BATCH * world))
+        torch.testing.assert_close(torch.stack([r[i][0] for r in ranks]).mean(), loss,
+                                   rtol=1e-5, atol=1e-6)
+        for r in ranks:
+            for name in grads:
+                torch.testing.assert_close(r[i][1][name], grads[name], rtol=1e-4, atol=1e-6)
+            torch.testing.assert_close(r[i][2], queue)
+            torch.testing.assert_close(r[i][3], queue_labels)
+    assert (single._ptr, single._filled) == ((12 + 16) % 16, 16)

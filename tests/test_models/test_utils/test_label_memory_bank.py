@@ -140,6 +140,91 @@ def test_errors_name_the_field():
         bank(torch.randn(2, 4), torch.zeros(2, 4))
 
 
+@pytest.mark.parametrize('bad', [float('nan'), float('-inf')])
+def test_finding3_bank_refuses_nonfinite_keys(bad):
+    """Finding 3: a non-finite key raises before anything is written (bank state unchanged)."""
+    bank = LabelMemoryBank(size=(8, 4), num_classes=3, mode='always')
+    (k0, y0), (k1, y1) = _batches(2, 4)
+    bank(k0, y0)
+    before = {k: v.clone() for k, v in bank.state_dict().items()}
+    k1 = k1.clone()
+    k1[3, 0] = bad
+    with pytest.raises(FloatingPointError, match=r'LabelMemoryBank: 1 of the 4 keys of this step '
+                                                 r'are NaN or infinite \(sample 3\)'):
+        bank(k1, y1)
+    for name, value in bank.state_dict().items():
+        assert torch.equal(value, before[name]), name
+    assert (bank._ptr, bank._filled) == (4, 4)
+
+
+def test_finding5_bank_refuses_soft_labels():
+    """Finding 5: a soft label (0.9) used to be stored as 0 in the uint8 label buffer; it is
+    rejected with its value, class and sample, and nothing is written."""
+    bank = LabelMemoryBank(size=(8, 4), num_classes=3, mode='always')
+    keys, labels = _batches(1, 4)[0]
+    soft = labels.clone()
+    soft[2] = torch.tensor([0.9, 0.0, 1.0])
+    with pytest.raises(ValueError, match=r'LabelMemoryBank: the label queue stores binary '
+                                         r'multi-hot labels \(0/1\), but sample 2 of this step '
+                                         r'has non-binary label values, e\.g\. \[0\.9\] for '
+                                         r'classes \[0\] of sample 2'):
+        bank(keys, soft)
+    assert bank._filled == 0
+    assert int(bank.labels.sum()) == 0
+    bank(keys, labels.bool())  # binary labels of any dtype are fine
+    bank(keys, labels.to(torch.uint8))
+    assert bank._filled == 8
+
+
+def _sorted_rows(keys, labels):
+    order = torch.argsort(keys[:, 0])  # random float keys: distinct first coordinates
+    return torch.cat([keys, labels], dim=1)[order]
+
+
+def _remapped(state, size):
+    bank = LabelMemoryBank(size=size, num_classes=3, mode='always')
+    bank.load_state_dict(state)
+    return bank
+
+
+def test_finding4_bank_state_of_another_size_is_remapped():
+    """Finding 4: a state dict saved with K=12 (20 keys written) loaded into K=8 holds the
+    newest 8 keys in order, exactly like a K=8 bank that saw all 20 keys; into K=16 it holds
+    the 12 it had, like a K=16 bank that saw only those 12 (no never-written entry is read)."""
+    batches = _batches(8, 4)
+    bank = LabelMemoryBank(size=(12, 4), num_classes=3, mode='always')
+    for keys, labels in batches[:5]:
+        bank(keys, labels)
+    state = bank.state_dict()
+
+    smaller = _remapped(state, (8, 4))
+    reference = ListQueue(8, 'always')
+    for keys, labels in batches[:5]:
+        reference.step(keys, labels)
+    larger = _remapped(state, (16, 4))
+    reference_large = ListQueue(16, 'always')
+    all_keys = torch.cat([k for k, _ in batches[:5]])[-12:]
+    all_labels = torch.cat([y for _, y in batches[:5]])[-12:]
+    reference_large.step(all_keys, all_labels)
+    assert (smaller._ptr, smaller._filled, larger._ptr, larger._filled) == (0, 8, 12, 12)
+    for keys, labels in batches[5:]:
+        for bank_, ref in ((smaller, reference), (larger, reference_large)):
+            out_k, out_y = bank_(keys, labels)
+            exp_k, exp_y = ref.step(keys, labels)
+            # the remapped bank starts its ring at slot 0, the reference elsewhere: the same
+            # reference set, batch first, with the bank entries in another slot order
+            torch.testing.assert_close(out_k[:4], exp_k[:4])
+            torch.testing.assert_close(_sorted_rows(out_k, out_y), _sorted_rows(exp_k, exp_y))
+    with pytest.raises(ValueError, match=r'LabelMemoryBank: checkpoint entry labels has shape '
+                                         r'\(12, 3\) but this model stores labels of shape '
+                                         r'\(12, 5\) \(num_classes changed\)'):
+        LabelMemoryBank(size=(12, 4), num_classes=5).load_state_dict(state)
+    with pytest.raises(ValueError, match=r'checkpoint entry keys holds keys of shape \(12, 4\) '
+                                         r'but the queue of this model is \(12, 6\): size\[1\] '
+                                         r'changed'):
+        LabelMemoryBank(size=(12, 6), num_classes=3).load_state_dict(state)
+
+
 # --------------------------------------------------------------------------------------------
 # DDP: 2 gloo processes equal one process on the concatenated batch
 

@@ -11,7 +11,7 @@ param_scheduler = [
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=downstream_epochs, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
-custom_hooks = [dict(type='MultiLabelClassCheckHook')]
+custom_hooks = [dict(type='MultiLabelClassCheckHook'), dict(type='NonFiniteLossHook')]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=25),
     checkpoint=dict(type='CheckpointHook', interval=-1, max_keep_ckpts=1, save_last=False,

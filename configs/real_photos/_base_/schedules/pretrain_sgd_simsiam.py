@@ -15,7 +15,10 @@ param_scheduler = [
          end=pretrain_epochs, convert_to_iter_based=True)
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=pretrain_epochs)
-custom_hooks = [dict(type='SimSiamHook', priority='HIGH', fix_pred_lr=True, lr=lr)]
+custom_hooks = [
+    dict(type='SimSiamHook', priority='HIGH', fix_pred_lr=True, lr=lr),
+    dict(type='NonFiniteLossHook'),
+]
 val_cfg = None
 test_cfg = None
 default_hooks = dict(
