@@ -20,6 +20,19 @@ def _shared_data_root():
     return osp.join(osp.dirname(REPO_ROOT), 'shared', 'data')
 
 
+@pytest.fixture(autouse=True)
+def _mmpretrain_scope():
+    """Every test starts in mmpretrain's default scope, as a config run does.
+
+    A runner built by an earlier test (mmengine's scope) would otherwise decide where a later
+    test's ``TRANSFORMS.build`` / ``MODELS.build`` looks, so results would depend on the order
+    in which pytest-xdist hands out the files.
+    """
+    from mmengine.registry import init_default_scope
+
+    init_default_scope('mmpretrain')
+
+
 @pytest.fixture(scope='session')
 def repo_root():
     return REPO_ROOT
