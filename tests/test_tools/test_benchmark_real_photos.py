@@ -29,7 +29,9 @@ def quick_peta(shared_data, tmp_path_factory):
     readme = work / 'README.md'
     readme.write_text(f'# x\n\nbefore\n{bench.README_BEGIN}\nold table\n{bench.README_END}\n'
                       'after\n')
-    argv = ['--quick', '--data-root', shared_data, '--datasets', 'peta', '--seeds', '0',
+    # one thread per run: the suite runs on two pytest-xdist workers of a 2-core machine
+    argv = ['--quick', '--threads', '1', '--data-root', shared_data, '--datasets', 'peta',
+            '--seeds', '0',
             '--rows', *PETA_ROWS, '--work-dir', str(work / 'grid'), '--readme', str(readme)]
     records = bench.main(argv)
     return work, argv, records, readme
@@ -93,7 +95,8 @@ def test_quick_grid_table_and_readme(quick_peta, capsys):
 
 @pytest.mark.slow
 def test_quick_grid_miml(shared_data, tmp_path):
-    records = bench.main(['--quick', '--data-root', shared_data, '--datasets', 'miml',
+    records = bench.main(['--quick', '--threads', '1', '--data-root', shared_data,
+                          '--datasets', 'miml',
                           '--rows', 'bce', 'blocksimsiam-linear', '--work-dir',
                           str(tmp_path)])
     assert sorted(r['row'] for r in records) == ['bce', 'blocksimsiam-linear']
@@ -148,3 +151,51 @@ def test_claim_check_uses_the_spread():
     # diff 1.0 < larger std 6.0
     assert bench._beats(recs, 'mulsupcon-ft', 'bce-long', 'mAP').endswith('-> does NOT hold')
     assert bench._beats(recs, 'mulsupcon-ft', 'bce-10pct', 'mAP') is None
+
+
+def test_stale_cache_is_rerun_not_reused(tmp_path):
+    """A cached unit is reused only while its config, options and pretraining are unchanged."""
+    args = bench.parse_args(['--work-dir', str(tmp_path)])
+    cfg = bench.config_path(args, bench.BCE, 'miml')
+    opts = ['randomness.seed=0', 'train_cfg.max_epochs=15']
+    key = bench._unit_key(args, cfg, opts)
+    # machine-specific paths do not change the key; a schedule, the config or upstream do
+    assert bench._unit_key(args, cfg, opts + ['train_dataloader.dataset.data_root=/x/']) == key
+    assert bench._unit_key(args, cfg, ['randomness.seed=0', 'train_cfg.max_epochs=30']) != key
+    other = bench.config_path(args, bench.LINEAR, 'miml')
+    assert bench._unit_key(args, other, opts) != key
+    assert bench._unit_key(args, cfg, opts, upstream='abc') != key
+
+    work = tmp_path / 'miml' / 'seed0' / 'bce'
+    work.mkdir(parents=True)
+    (work / 'result.json').write_text(json.dumps({'unit_key': key, 'seed': 0}))
+    assert bench._cached(args, str(work), key, cfg, opts)['seed'] == 0
+    # a changed recipe: the old unit is moved aside (kept) and left out of the table
+    assert bench._cached(args, str(work), 'another', cfg, opts) is None
+    assert not work.exists()
+    stale = list((tmp_path / 'miml' / 'seed0').glob('bce.stale-*'))
+    assert len(stale) == 1
+    assert (stale[0] / 'result.json').is_file()
+    assert bench.collect(args) == ([], {})
+
+
+def test_unkeyed_unit_adopted_only_when_its_configs_match(tmp_path):
+    args = bench.parse_args(['--work-dir', str(tmp_path), '--adopt-unkeyed'])
+    cfg = bench.config_path(args, bench.BCE, 'peta')
+    opts = ['randomness.seed=0']
+    key = bench._unit_key(args, cfg, opts)
+    work = tmp_path / 'peta' / 'seed0' / 'bce'
+    work.mkdir(parents=True)
+    (work / 'result.json').write_text(json.dumps({'commit': bench._commit(), 'seed': 0}))
+    # the configs at HEAD are the configs of this checkout's configs/ (unchanged files)
+    status = subprocess.run(['git', 'status', '--porcelain', 'configs'], cwd=REPO_ROOT,
+                            capture_output=True, text=True).stdout
+    if status.strip():
+        pytest.skip('configs/ has uncommitted changes: HEAD differs from the checkout')
+    rec = bench._cached(args, str(work), key, cfg, opts)
+    assert rec['unit_key'] == key
+    assert json.loads((work / 'result.json').read_text())['unit_key'] == key
+    # without the opt-in an unkeyed unit is stale
+    (work / 'result.json').write_text(json.dumps({'commit': bench._commit(), 'seed': 0}))
+    strict = bench.parse_args(['--work-dir', str(tmp_path)])
+    assert bench._cached(strict, str(work), key, cfg, opts) is None

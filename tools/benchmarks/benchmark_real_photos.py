@@ -33,11 +33,13 @@ checked on these numbers. ``--readme README.md`` rewrites the README's block bet
 """
 import argparse
 import glob
+import hashlib
 import json
 import os
 import os.path as osp
 import pickle
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -156,6 +158,9 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', default=osp.join(REPO_ROOT, 'work_dirs',
                                                        'benchmark_real_photos'))
     parser.add_argument('--threads', type=int, default=2, help='torch threads per run')
+    parser.add_argument('--adopt-unkeyed', action='store_true',
+                        help='keep cached units written before units carried a config key '
+                        'when the configs at their commit give the current key')
     parser.add_argument('--no-run', action='store_true',
                         help='run nothing: print the table of the finished units')
     parser.add_argument('--readme', default=None,
@@ -272,12 +277,6 @@ def _train(args, cfg, work, opts, env, batch_size):
 def pretrain(args, ds, key, seed, env):
     """One pretraining (cached); returns its checkpoint and its timing record."""
     work = osp.join(args.work_dir, ds, f'seed{seed}', f'pretrain_{key}')
-    done = osp.join(work, 'result.json')
-    if osp.isfile(done):
-        with open(done) as f:
-            rec = json.load(f)
-        return rec['checkpoint'], rec
-    os.makedirs(work, exist_ok=True)
     cfg = config_path(args, PRETRAIN[key][0], ds)
     epochs = args.epochs['downstream' if key == 'mulcon1' else 'pretrain']
     opts = [f'randomness.seed={seed}', f'default_hooks.checkpoint.interval={min(5, epochs)}']
@@ -296,6 +295,11 @@ def pretrain(args, ds, key, seed, env):
                 opts.append('model.queue_len=64')
             if key == 'lightly':
                 opts.append('model.head.loss.memory_bank_size=[64,128]')
+    unit_key = _unit_key(args, cfg, opts)
+    rec = _cached(args, work, unit_key, cfg, opts)
+    if rec is not None:
+        return rec['checkpoint'], rec
+    os.makedirs(work, exist_ok=True)
     rec = _train(args, cfg, work, opts, env, batch)
     if key == 'mulcon1':
         best = sorted(glob.glob(osp.join(work, 'best_multi-label_mAP_epoch_*.pth')))
@@ -304,9 +308,77 @@ def pretrain(args, ds, key, seed, env):
         ckpt = osp.join(work, f'epoch_{epochs}.pth')
     if not ckpt or not osp.isfile(ckpt):
         raise RuntimeError(f'pretraining {key} did not write its checkpoint in {work}')
-    rec.update(checkpoint=ckpt, epochs=epochs, config=cfg, seed=seed, **_provenance(args))
-    _atomic_json(done, rec)
+    rec.update(checkpoint=ckpt, epochs=epochs, config=cfg, seed=seed, unit_key=unit_key,
+               **_provenance(args))
+    _atomic_json(osp.join(work, 'result.json'), rec)
     return ckpt, rec
+
+
+def _unit_key(args, cfg, opts, upstream=None, root=REPO_ROOT):
+    """What a cached unit was computed from: the resolved config, the options, the upstream.
+
+    A SHA-1 over the config as mmengine resolves it (``Config.to_dict``, keys sorted), the
+    command-line options except the machine-specific paths (data root, checkpoint paths) and the
+    key of the pretraining a downstream unit starts from. A cached unit whose key differs from
+    the current one is stale: its config, schedule or pretraining changed since it ran.
+    """
+    from mmengine.config import Config
+
+    resolved = Config.fromfile(osp.join(root, cfg)).to_dict()
+    kept = sorted(o for o in opts
+                  if not any(k in o for k in ('data_root=', 'checkpoint=', 'load_from=')))
+    digest = hashlib.sha1(json.dumps(resolved, sort_keys=True, default=str).encode())
+    digest.update('\n'.join(kept).encode())
+    digest.update((upstream or '').encode())
+    return digest.hexdigest()[:16]
+
+
+def _key_at_commit(args, commit, cfg, opts, upstream):
+    """The unit key computed from the repository's configs as they were at ``commit``."""
+    tmp = tempfile.mkdtemp(prefix='unit_key_')
+    try:
+        archive = subprocess.run(['git', 'archive', commit, 'configs'], cwd=REPO_ROOT,
+                                 capture_output=True, check=True).stdout
+        subprocess.run(['tar', '-x', '-C', tmp], input=archive, check=True)
+        return _unit_key(args, cfg, opts, upstream, root=tmp)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _cached(args, work, unit_key, cfg, opts, upstream=None):
+    """The cached record of a unit when it matches ``unit_key``; else None (run it again).
+
+    A stale unit's folder is moved aside (``<unit>.stale-<time>``), never deleted. With
+    ``--adopt-unkeyed``, a record written before units carried keys is kept when the key
+    computed from the configs at its recorded commit equals the current one.
+    """
+    done = osp.join(work, 'result.json')
+    if not osp.isfile(done):
+        return None
+    with open(done) as f:
+        rec = json.load(f)
+    if rec.get('unit_key') is None and args.adopt_unkeyed and rec.get('commit'):
+        # a downstream unit is adopted only if its pretraining is still the one it started
+        # from (that checkpoint is older than this result), whatever the configs say
+        same_upstream = True
+        if rec.get('pretrain_checkpoint'):
+            ckpt = rec['pretrain_checkpoint']
+            same_upstream = (osp.isfile(ckpt)
+                             and osp.getmtime(ckpt) < osp.getmtime(done))
+        if same_upstream and _key_at_commit(args, rec['commit'], cfg, opts,
+                                            upstream) == unit_key:
+            rec.update(unit_key=unit_key, adopted_at_commit=_commit())
+            _atomic_json(done, rec)
+    if rec.get('unit_key') == unit_key:
+        return rec
+    stale = f'{work}.stale-{int(time.time())}'
+    print(f'{work}: cached result is stale (key {rec.get("unit_key")} != {unit_key}: its '
+          f'config, options or pretraining changed); moved to {stale}, running again',
+          flush=True)
+    os.replace(work, stale)
+    return None
 
 
 def _provenance(args):
@@ -337,16 +409,11 @@ def _dump_scores(args, ds, cfg, ckpt, split, work, env):
     return scores, targets, seconds
 
 
-def downstream(args, ds, row, seed, ckpt, env):
+def downstream(args, ds, row, seed, ckpt, env, upstream_key=None):
     """Train one downstream row (cached), test its best checkpoint, score it."""
     name, _, cfg_tpl, extra, _ = ROWS[row]
     cfg = config_path(args, cfg_tpl, ds)
     work = osp.join(args.work_dir, ds, f'seed{seed}', row)
-    done = osp.join(work, 'result.json')
-    if osp.isfile(done):
-        with open(done) as f:
-            return json.load(f)
-    os.makedirs(work, exist_ok=True)
     epochs = args.epochs['downstream']
     if 'long' in extra:  # as many epochs as pretraining and fine-tuning together
         epochs = args.epochs['pretrain'] + args.epochs['downstream']
@@ -364,6 +431,11 @@ def downstream(args, ds, row, seed, ckpt, env):
                  f'train_dataloader.dataset.label_seed={seed}']
     batch = 64 if args.recipe == 'cpu' else 256
     batch = 16 if args.quick else (batch // 2 if 'mulcon' in extra else batch)
+    unit_key = _unit_key(args, cfg, opts, upstream=upstream_key)
+    rec = _cached(args, work, unit_key, cfg, opts, upstream_key)
+    if rec is not None:
+        return rec
+    os.makedirs(work, exist_ok=True)
     rec = _train(args, cfg, work, opts, env, batch)
     best = sorted(glob.glob(osp.join(work, 'best_multi-label_mAP_epoch_*.pth')))
     if not best:
@@ -377,8 +449,9 @@ def downstream(args, ds, row, seed, ckpt, env):
     metrics['val_mAP'] = MultiLabelPaperMetric.calculate(val_scores, val_targets)['mAP']
     rec.update(row=row, seed=seed, dataset=ds, config=cfg, epochs=epochs,
                best_checkpoint=osp.basename(best[-1]), pretrain_checkpoint=ckpt,
-               test_s=val_s + test_s, metrics=metrics, **_provenance(args))
-    _atomic_json(done, rec)
+               test_s=val_s + test_s, metrics=metrics, unit_key=unit_key,
+               **_provenance(args))
+    _atomic_json(osp.join(work, 'result.json'), rec)
     return rec
 
 
@@ -532,6 +605,8 @@ def collect(args):
             rec = json.load(f)
         parts = path.split(os.sep)
         ds, unit = parts[-4], parts[-2]
+        if '.stale-' in unit:  # replaced by a rerun with the current configs
+            continue
         if ds not in args.datasets:
             continue
         if unit.startswith('pretrain_'):
@@ -555,7 +630,8 @@ def main(argv=None):
                 ckpt, pre = pretrain(args, ds, key, seed, env)
                 print(f'[{ds} seed {seed}] pretraining {key}: {pre["train_s"] / 60:.1f} min',
                       flush=True)
-            rec = downstream(args, ds, row, seed, ckpt, env)
+            rec = downstream(args, ds, row, seed, ckpt, env,
+                             upstream_key=pre['unit_key'] if key is not None else None)
             print(f'[{ds} seed {seed}] {ROWS[row][0]}: ' + '  '.join(
                 f'{SHORT[m]} {rec["metrics"][m]:.1f}' for m in METRICS)
                 + f'  ({(rec["train_s"] + rec["test_s"]) / 60:.1f} min)', flush=True)
