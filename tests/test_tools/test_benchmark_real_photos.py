@@ -32,7 +32,8 @@ def quick_peta(shared_data, tmp_path_factory):
     # one thread per run: the suite runs on two pytest-xdist workers of a 2-core machine
     argv = ['--quick', '--threads', '1', '--data-root', shared_data, '--datasets', 'peta',
             '--seeds', '0',
-            '--rows', *PETA_ROWS, '--work-dir', str(work / 'grid'), '--readme', str(readme)]
+            '--rows', *PETA_ROWS, '--work-dir', str(work / 'grid'), '--readme', str(readme),
+            '--docs-figures', str(work / 'docs_figures')]
     records = bench.main(argv)
     return work, argv, records, readme
 
@@ -91,6 +92,22 @@ def test_quick_grid_table_and_readme(quick_peta, capsys):
     assert text.startswith('# x\n\nbefore\n')
     assert text.endswith('\nafter\n')
     assert '| MulSupCon -> fine-tune | 0 | 0.5 |' in text
+
+
+@pytest.mark.slow
+def test_quick_grid_writes_the_figures_of_its_main_runs(quick_peta):
+    work = quick_peta[0]
+    fig_dir = work / 'grid' / 'peta' / 'figures'
+    with open(fig_dir / 'run_figures.json') as f:
+        summary = json.load(f)
+    assert summary['skipped'] == {}, summary['skipped']
+    for name in ('class_embedding_heatmap.png', 'per_class_ap.png', 'training_curves.png'):
+        assert (fig_dir / name).stat().st_size > 10_000, name
+        assert (work / 'docs_figures' / f'peta_{name}').read_bytes() == \
+            (fig_dir / name).read_bytes()
+    mass = summary['mean_diagonal_mass']
+    assert set(mass) == {'BCE', 'MulSupCon -> fine-tune'}
+    assert all(1 / 35 - 1e-6 <= m <= 1 for m in mass.values())
 
 
 @pytest.mark.slow

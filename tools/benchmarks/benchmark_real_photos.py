@@ -165,6 +165,11 @@ def parse_args(argv=None):
                         help='run nothing: print the table of the finished units')
     parser.add_argument('--readme', default=None,
                         help='rewrite the marked real-photos block of this README')
+    parser.add_argument('--no-figures', action='store_true',
+                        help='skip the figures of the main runs (<work-dir>/<data set>/figures)')
+    parser.add_argument('--docs-figures', default=None,
+                        help='also copy those figures here as <data set>_<figure>.png '
+                        '(docs/figures)')
     args = parser.parse_args(argv)
     epochs = dict(EPOCHS[args.recipe])
     if args.pretrain_epochs:
@@ -568,14 +573,15 @@ def _commit():
         return 'unknown'
 
 
-def update_readme(path, lines):
+def update_readme(path, lines, begin=README_BEGIN, end=README_END):
+    """Replace the block between the ``begin`` and ``end`` markers of ``path`` atomically."""
     with open(path) as f:
         text = f.read()
-    if README_BEGIN not in text or README_END not in text:
-        raise ValueError(f'{path} has no {README_BEGIN} ... {README_END} block')
-    head, rest = text.split(README_BEGIN, 1)
-    _, tail = rest.split(README_END, 1)
-    new = head + README_BEGIN + '\n' + '\n'.join(lines) + '\n' + README_END + tail
+    if begin not in text or end not in text:
+        raise ValueError(f'{path} has no {begin} ... {end} block')
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    new = head + begin + '\n' + '\n'.join(lines) + '\n' + end + tail
     fd, tmp = tempfile.mkstemp(dir=osp.dirname(osp.abspath(path)), suffix='.tmp')
     with os.fdopen(fd, 'w') as f:
         f.write(new)
@@ -616,6 +622,52 @@ def collect(args):
     return downs, pres
 
 
+# the main runs whose figures the benchmark draws: BCE against MulSupCon -> fine-tune (the
+# class-embedding heatmap of MulSupCon's Figure 3 and the per-class AP difference), and the
+# training curves of those two and of the MulSupCon pretraining
+FIGURE_RUNS = (('BCE', 'bce'), ('MulSupCon -> fine-tune', 'mulsupcon-ft'))
+
+
+def write_figures(args, downstream_recs):
+    """Figures of each data set's main runs (lowest seed that has both) into its folder.
+
+    Returns:
+        dict: data set -> the summary of :func:`mlcl_plugin.analysis.write_run_figures`.
+    """
+    from mlcl_plugin.analysis import write_run_figures
+    out = {}
+    for ds in args.datasets:
+        by_seed = {}
+        for rec in downstream_recs:
+            if rec['dataset'] == ds and rec['row'] in dict(FIGURE_RUNS).values():
+                by_seed.setdefault(rec['seed'], {})[rec['row']] = rec
+        seeds = sorted(s for s, recs in by_seed.items() if len(recs) == len(FIGURE_RUNS))
+        if not seeds:
+            print(f'[figures] {ds}: no seed has both of {[r for _, r in FIGURE_RUNS]}; skipped')
+            continue
+        seed = seeds[0]
+        seed_dir = osp.join(args.work_dir, ds, f'seed{seed}')
+        configs, ckpts, logs = {}, {}, {}
+        for name, row in FIGURE_RUNS:
+            rec, work = by_seed[seed][row], osp.join(seed_dir, row)
+            # tools/train.py saved the resolved config (data root, quick subsets) beside it
+            configs[name] = osp.join(work, osp.basename(rec['config']))
+            ckpts[name] = osp.join(work, rec['best_checkpoint'])
+            logs[name] = work
+        logs['MulSupCon pretraining'] = osp.join(seed_dir, 'pretrain_mulsupcon')
+        fig_dir = osp.join(args.work_dir, ds, 'figures')
+        # PETA's embeddings share one large mean direction: centring makes the heatmap legible
+        out[ds] = write_run_figures(fig_dir, config=configs, checkpoints=ckpts, log_dirs=logs,
+                                    center=(ds == 'peta'), metrics=('mAP', ), dpi=80)
+        out[ds]['seed'] = seed
+        if args.docs_figures:
+            os.makedirs(args.docs_figures, exist_ok=True)
+            for fig in out[ds]['figures'].values():
+                shutil.copyfile(fig, osp.join(args.docs_figures,
+                                              f'{ds}_{osp.basename(fig)}'))
+    return out
+
+
 def main(argv=None):
     args = parse_args(argv)
     os.makedirs(args.work_dir, exist_ok=True)
@@ -643,6 +695,8 @@ def main(argv=None):
         'pretrain': [dict(rec, dataset=k[0], method=k[1]) for k, rec in pres.items()]})
     if args.readme:
         update_readme(args.readme, lines)
+    if not args.no_figures:
+        write_figures(args, downs)
     return downs
 
 
