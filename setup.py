@@ -28,6 +28,7 @@ install_requires = [
     'pycocotools>=2.0.6',
     'numpy>=1.24',
     'scikit-learn>=1.2',
+    'matplotlib>=3.5',  # the figures of mlcl_plugin.analysis and tools/visualization
     # mmengine.utils.is_installed (used by `mmpretrain::` config bases) imports
     # pkg_resources, which setuptools >= 82 no longer ships.
     'setuptools>=61,<82',

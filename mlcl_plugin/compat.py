@@ -41,6 +41,18 @@ Fixes (numbers refer to the breakage table of the project's dependency notes):
   placeholders then name the missing dependency if a multimodal model is built. Nothing in
   this plugin uses those models. Effective only when ``mlcl_plugin`` is imported before
   ``mmpretrain.models`` (the plugin's ``tools/*.py`` do so).
+* **Known noise, silenced at its source** (``quiet_known_noise``) — three messages that every
+  run printed and that say nothing about the run: mmcv-lite's ``Fail to import
+  MultiScaleDeformableAttention`` (a compiled op of full mmcv that nothing here uses; printed
+  once per process that imports mmcv), torch's ``pin_memory ... no accelerator`` warning
+  (printed at every validation of a config written for GPUs; on CPU pinning is a no-op) and
+  mmengine's ``"FileClient" will be deprecated`` / ``"HardDiskBackend" is the alias`` notices
+  (raised by mmengine's own checkpoint saving, not by a config). Only those exact messages are
+  dropped; the pin-memory one only on a machine without an accelerator.
+
+Opt out of any fix with ``MLCL_COMPAT_DISABLE=<name>[,<name>...]`` (the names of
+:data:`_FIXES`, e.g. ``cpu_ddp``; ``all`` disables every fix); the fixes that were applied are
+logged once per process (``mlcl_plugin.compat: applied ...``).
 """
 import contextlib
 import functools
@@ -588,6 +600,37 @@ def _fix_transformers5_multimodal() -> bool:
     return True
 
 
+# (category, message regex) of the warnings dropped by _quiet_known_noise
+_MMCV_LITE_NOTICE = r'Fail to import ``MultiScaleDeformableAttention``'
+_PIN_MEMORY_NOTICE = r".*'pin_memory' argument is set as true but no accelerator is found"
+_FILE_CLIENT_NOTICES = ('"FileClient" will be deprecated in future',
+                        '"HardDiskBackend" is the alias of "LocalBackend"')
+
+
+def _quiet_known_noise() -> bool:
+    """Drop the three known, meaningless notices at their source (see the module doc)."""
+    # a filter, not a patch of mmcv: it must be in place before mmcv.cnn is first imported,
+    # which ``import mlcl_plugin`` precedes in the plugin's tools and in custom_imports
+    warnings.filterwarnings('ignore', message=_MMCV_LITE_NOTICE, category=UserWarning)
+    if not _on_accelerator():
+        warnings.filterwarnings('ignore', message=_PIN_MEMORY_NOTICE, category=UserWarning)
+    from mmengine.fileio import file_client
+
+    original = file_client.print_log
+    if getattr(original, '_mlcl_quiet', False):
+        return True
+
+    @functools.wraps(original)
+    def print_log(msg, *args, **kwargs):
+        if isinstance(msg, str) and msg.startswith(_FILE_CLIENT_NOTICES):
+            return None
+        return original(msg, *args, **kwargs)
+
+    print_log._mlcl_quiet = True
+    file_client.print_log = print_log
+    return True
+
+
 _FIXES = {
     # first: the other fixes import parts of mmpretrain, this one must precede mmpretrain.models
     'transformers5_multimodal': _fix_transformers5_multimodal,
@@ -596,7 +639,25 @@ _FIXES = {
     'cpu_ddp': _fix_cpu_ddp,
     'numpy2_adjust_hue': _fix_numpy2_adjust_hue,
     'numpy_in1d': _fix_numpy_in1d,
+    'quiet_known_noise': _quiet_known_noise,
 }
+DISABLE_ENV = 'MLCL_COMPAT_DISABLE'
+
+
+def disabled_fixes() -> set:
+    """The fixes the user switched off through ``MLCL_COMPAT_DISABLE`` (names or ``all``).
+
+    Raises:
+        ValueError: a name that is not a fix, naming it and the valid names.
+    """
+    names = {n.strip() for n in os.environ.get(DISABLE_ENV, '').split(',') if n.strip()}
+    if 'all' in names:
+        return set(_FIXES)
+    unknown = sorted(names - set(_FIXES))
+    if unknown:
+        raise ValueError(f'{DISABLE_ENV}={os.environ[DISABLE_ENV]!r}: unknown fix(es) {unknown}; '
+                         f'valid names: {sorted(_FIXES)} or "all"')
+    return names
 
 
 def apply_all() -> dict:
@@ -606,7 +667,19 @@ def apply_all() -> dict:
         dict: fix name -> whether it patched something in this process (``False`` when the
         installed versions do not need it). Calling again returns the same dict unchanged.
     """
+    if _APPLIED:
+        return dict(_APPLIED)
+    off = disabled_fixes()
+    if 'checkpoint_weights_only' in off:
+        warnings.warn(f'{DISABLE_ENV} switched off the allowlisted checkpoint loader: mmengine '
+                      "loads checkpoints with torch's default weights_only (False before torch "
+                      '2.6: a crafted .pth runs code; see SECURITY.md)', stacklevel=2)
     for name, fix in _FIXES.items():
-        if name not in _APPLIED:
-            _APPLIED[name] = fix()
+        _APPLIED[name] = False if name in off else fix()
+    from mmengine.logging import print_log
+    applied = [n for n, done in _APPLIED.items() if done]
+    print_log(f'mlcl_plugin.compat: applied {", ".join(applied) or "no fix"}'
+              + (f'; disabled by {DISABLE_ENV}: {", ".join(sorted(off))}' if off else '')
+              + f' (opt out: {DISABLE_ENV}=<name>[,<name>])', logger='current',
+              level=logging.INFO)
     return dict(_APPLIED)

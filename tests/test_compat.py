@@ -23,7 +23,8 @@ def test_apply_all_is_idempotent():
     assert MMDistributedDataParallel.__init__ is ddp_init
     assert CheckpointLoader._schemes[''] is loader
     assert set(first) == {'checkpoint_weights_only', 'cpu_launcher', 'cpu_ddp',
-                          'numpy2_adjust_hue', 'numpy_in1d', 'transformers5_multimodal'}
+                          'numpy2_adjust_hue', 'numpy_in1d', 'transformers5_multimodal',
+                          'quiet_known_noise'}
 
 
 def test_fixes_apply_only_where_needed():
@@ -165,3 +166,50 @@ def test_plugin_keeps_mmpretrain_models_importable_next_to_transformers5(tmp_pat
     fixed = run('import mlcl_plugin; ')
     assert fixed.returncode == 0, fixed.stderr[-2000:]
     assert 'imported' in fixed.stdout
+
+
+def _fresh_python(code, **env):
+    """Run ``code`` in a fresh interpreter (the fixes apply once per process)."""
+    import os
+    import subprocess
+    import sys
+    full_env = dict(os.environ, PYTHONWARNINGS='default', **env)
+    full_env.pop(compat.DISABLE_ENV, None)
+    full_env.update(env)
+    return subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          env=full_env, timeout=300)
+
+
+NOISE = ('import mlcl_plugin, mmcv.cnn.bricks.transformer\n'
+         'from mmengine.fileio import FileClient\n'
+         'FileClient(backend="disk")\n'
+         'print(mlcl_plugin.compat.apply_all())')
+
+
+def test_known_noise_silenced_and_each_fix_can_be_switched_off():
+    quiet = _fresh_python(NOISE)
+    assert quiet.returncode == 0, quiet.stderr
+    out = quiet.stdout + quiet.stderr
+    assert 'MultiScaleDeformableAttention' not in out
+    assert 'will be deprecated' not in out
+    assert 'is the alias of' not in out
+    # logged once: what was applied and how to opt out
+    assert out.count('mlcl_plugin.compat: applied') == 1
+    assert 'quiet_known_noise' in out
+    assert 'MLCL_COMPAT_DISABLE=<name>' in out
+    loud = _fresh_python(NOISE, MLCL_COMPAT_DISABLE='quiet_known_noise,numpy_in1d')
+    assert loud.returncode == 0, loud.stderr
+    out = loud.stdout + loud.stderr
+    assert "'quiet_known_noise': False" in out
+    assert "'numpy_in1d': False" in out
+    assert 'disabled by MLCL_COMPAT_DISABLE: numpy_in1d, quiet_known_noise' in out
+    assert '"FileClient" will be deprecated' in out
+    assert 'MultiScaleDeformableAttention' in out
+
+
+def test_unknown_fix_name_in_opt_out_is_named(monkeypatch):
+    monkeypatch.setenv(compat.DISABLE_ENV, 'cpu_ddp,no_such_fix')
+    with pytest.raises(ValueError, match='unknown fix.*no_such_fix'):
+        compat.disabled_fixes()
+    monkeypatch.setenv(compat.DISABLE_ENV, 'all')
+    assert compat.disabled_fixes() == set(compat.apply_all())
