@@ -32,6 +32,8 @@ REPO_ROOT = bench.REPO_ROOT
 README_BEGIN = '<!-- probe-pretraining:begin -->'
 README_END = '<!-- probe-pretraining:end -->'
 MULSUPCON = 'mulsupcon_resnet18-w16_1xb64-adam-15e_{ds}.py'
+# the view pipeline of the two-view MultiView transform of a MoCo-style pretraining config
+VIEW = 'train_dataloader.dataset.pipeline.1.transforms.0'
 # name -> (config pattern, extra --cfg-options); None: a randomly initialised backbone
 VARIANTS = {
     'random init (floor)': None,
@@ -47,6 +49,10 @@ VARIANTS = {
                     'optim_wrapper.optimizer.momentum=0.9',
                     'optim_wrapper.optimizer.weight_decay=0.0001']),
     'MulSupCon ALL positives': (MULSUPCON, ['model.head.positives=all']),
+    # the views of the supervised runs (crop 0.6 - 1, flip; no colour jitter or grayscale):
+    # with labels defining the positives, the views need not carry the whole invariance
+    'MulSupCon, light views': (MULSUPCON, [
+        f'{VIEW}.0.crop_ratio_range=(0.6,1.0)', f'{VIEW}.2.prob=0.0', f'{VIEW}.3.prob=0.0']),
     'SimSiam as shipped': ('simsiam_resnet18-w16_1xb64-sgd-15e_{ds}.py', []),
 }
 BCE = 'bce_resnet18-w16_1xb64-adam-15e_{ds}.py'
