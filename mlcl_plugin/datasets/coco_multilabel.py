@@ -459,6 +459,14 @@ class COCOMultiLabel(MultiLabelDataset):
             lazy_init=lazy_init,
             **kwargs)
 
+    def _load_coco_dict(self) -> dict:
+        """Read ``ann_file``; a subclass may rewrite the dict before it is validated.
+
+        Returns:
+            dict: The parsed JSON content, see :func:`load_coco_json`.
+        """
+        return load_coco_json(self.ann_file, backend_args=self.backend_args)
+
     def load_data_list(self) -> List[dict]:
         """Parse the annotation file into samples.
 
@@ -476,7 +484,7 @@ class COCOMultiLabel(MultiLabelDataset):
                                     f'(data_root={self.data_root!r}, '
                                     f'data_prefix={self.data_prefix!r})')
 
-        coco_dict = load_coco_json(self.ann_file, backend_args=self.backend_args)
+        coco_dict = self._load_coco_dict()
         info = parse_coco_multilabel(
             coco_dict,
             class_order=self.class_order,
