@@ -1,7 +1,8 @@
 # Stock mmpretrain MoCo v2 (the unmodified `MoCo` class, `MoCoV2Neck`, `ContrastiveHead`,
 # temperature 0.2) on the PETA training photos, no labels: the unsupervised baseline of
-# MulSupCon and BlockMoCo, with the same backbone, views, queue length, key momentum, optimiser
-# and epochs as ./mulsupcon_resnet18-w16_1xb64-adam-15e_peta.py.
+# MulSupCon and BlockMoCo, with the same backbone, queue length, key momentum, optimiser and
+# epochs as ./mulsupcon_resnet18-w16_1xb64-adam-15e_peta.py (its own MoCo v2 views: MulSupCon on
+# PETA uses the lighter supervised crops).
 _base_ = [
     '_base_/datasets/peta.py',
     '_base_/models/resnet18_w16.py',

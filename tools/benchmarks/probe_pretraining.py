@@ -141,6 +141,8 @@ def probe(args, ds, name, env):
             rec = json.load(f)
         if rec.get('unit_key') == key:
             return rec
+        if args.no_run:  # shown, marked: its config changed since (its commit says when)
+            return dict(rec, stale=True)
     if args.no_run:
         return None
     os.makedirs(work, exist_ok=True)
@@ -196,14 +198,16 @@ def _losses(work):
 
 def table(records):
     lines = ['| data set | variant | epochs | val mAP (ridge probe) | loss first -> last | '
-             'pretrain min |', '| --- | --- | --- | --- | --- | --- |']
+             'pretrain min | commit |', '| --- | --- | --- | --- | --- | --- | --- |']
     for rec in records:
         losses = rec.get('losses')
         loss = f'{losses[0]:.2f} -> {losses[1]:.2f}' if losses else '-'
         minutes = f'{rec["train_s"] / 60:.1f}' if rec.get('train_s') else '-'
-        lines.append(f'| {bench.DATASETS[rec["dataset"]]["name"]} | {rec["variant"]} | '
+        stale = ' (config changed since)' if rec.get('stale') else ''
+        lines.append(f'| {bench.DATASETS[rec["dataset"]]["name"]} | {rec["variant"]}{stale} | '
                      f'{rec["epochs"] if rec.get("train_s") else 0} | '
-                     f'{rec["probe_val_mAP"]:.1f} | {loss} | {minutes} |')
+                     f'{rec["probe_val_mAP"]:.1f} | {loss} | {minutes} | '
+                     f'{rec.get("commit", "?")} |')
     return lines
 
 
@@ -218,7 +222,8 @@ def main(argv=None):
             if rec is not None:
                 records.append(rec)
                 print(f'[{ds}] {name}: val mAP {rec["probe_val_mAP"]:.1f}', flush=True)
-    lines = [f'Pretraining probe (table made at commit `{bench._commit()}`): each variant '
+    lines = [f'Pretraining probe (table made at commit `{bench._commit()}`; "as shipped" '
+             "means the config at the row's commit): each variant "
              f'pretrains {args.epochs} epochs (seed {args.seed}); a ridge regression on the '
              f'frozen pooled backbone features of {args.probe_train} training images scores the '
              'validation split (mAP). The test split is not used.', ''] + table(records)
