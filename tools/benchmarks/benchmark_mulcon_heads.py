@@ -77,7 +77,7 @@ class Batched(nn.Module):
         logits = self.head((emb, ))  # B x L
         bce = F.binary_cross_entropy_with_logits(logits, labels)
         z = F.normalize(self.projector(emb), dim=-1)  # B x L x D
-        return bce + self.weight * self.con(z, labels)
+        return bce + self.weight * self.con.in_batch(z, labels)
 
     def forward(self, feat, labels):
         return self.heads_loss(self.neck((feat, ))[0], labels)

@@ -17,7 +17,7 @@ class LabelProjector(BaseModule):
     """Projection of every label embedding: ``Linear -> ReLU -> Linear`` on the last dim.
 
     MulCon stage 2 projects each label-level embedding (``E = 1024 -> 1024 -> 128``) before the
-    contrastive loss (``ALGORITHMS.md`` section 4.2, item 4). Applied to ``... x E`` tensors,
+    contrastive loss (Dao et al., arXiv 2107.11626). Applied to ``... x E`` tensors,
     so ``B x L x E`` gives ``B x L x D`` with one batched product (no loop over labels).
     Weights normal(0, 0.02), biases 0, as the reference's non-pretrained parts.
 
@@ -55,7 +55,7 @@ class MulConClassifier(ImageClassifier):
 
     Dao, Zhao, Phung, Cai, "Multi-Label Image Classification with Contrastive Learning",
     arXiv 2107.11626 (journal version: "Contrastively enforcing distinctiveness for
-    multi-label image classification", Neurocomputing 2023); ``ALGORITHMS.md`` section 4.
+    multi-label image classification", Neurocomputing 2023).
     A thin :class:`mmpretrain.models.classifiers.ImageClassifier`: backbone ->
     :class:`LabelWiseAttentionNeck` (``B x L x E``) -> :class:`LabelWiseLinearClsHead` (logits
     ``B x L``, BCE, ``predict`` with sigmoid ``pred_score``). Inference, ``mode='tensor'``,
@@ -63,18 +63,19 @@ class MulConClassifier(ImageClassifier):
 
     * **Stage 1** (``contrast_loss=None``): the loss is the head's BCE only, i.e. exactly
       :meth:`ImageClassifier.loss`. Use ``loss_weight=1/L`` in the head's loss for the
-      reference's mean BCE (section 4.3).
+      reference's mean BCE.
     * **Stage 2** (``contrast_loss`` set): ``V >= 2`` augmented views per image (``MultiView``
       in the pipeline; :class:`MultiViewClsDataPreprocessor` keeps them as a list). The views
       are concatenated into one ``V*B`` batch (all first views, then all second views, as the
-      reference), labels duplicated. Loss (section 4.4)::
+      reference), labels duplicated. Loss::
 
           loss_cls = BCE over the V*B rows (the head's loss)
           loss_con = contrast_weight * L_con(normalize(projector(g)), labels)
 
       with ``g`` the ``V*B x L x E`` label embeddings and ``L_con`` the SupCon ``L_out`` over
-      the present labels (:class:`LabelContrastiveLoss`, tau 0.2). The weights come from a
-      stage-1 checkpoint through ``load_from`` (the projector is new).
+      the present labels (:class:`LabelContrastiveLoss`, tau 0.2), the batch contrasted with
+      itself: ``L_con(z, z, y, y, self_index=arange(V*B))`` in the plugin's loss call. The
+      weights come from a stage-1 checkpoint through ``load_from`` (the projector is new).
 
     Distributed training: the reference (DataParallel) contrasts the whole global batch. Here
     the projected embeddings are all-gathered with gradient (and the labels without) before
@@ -235,5 +236,8 @@ class MulConClassifier(ImageClassifier):
         if self.gather:
             z = gather_with_grad(z)  # G*V*B x L x D, gradient to every rank's slice
             labels = gather_no_grad(labels)
-        losses['loss_con'] = self.contrast_weight * self.contrast_loss(z, labels)
+        # the (global) batch against itself, each entry's own embedding excluded
+        self_index = torch.arange(z.shape[0], device=z.device)
+        losses['loss_con'] = self.contrast_weight * self.contrast_loss(z, z, labels, labels,
+                                                                       self_index)
         return losses

@@ -3,45 +3,47 @@
 from typing import Dict, Optional
 
 import torch
-from mmengine.dist import get_rank
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
 from ..losses import ImageAwareLoss
-from ..utils import gather_no_grad, gather_with_grad, global_mean_factor
+from ..utils import global_mean_factor
 
 
 @MODELS.register_module()
 class ImageAwareHead(BaseModule):
-    """Head of the image-aware loss of arXiv 2506.23156 (see :class:`ImageAwareLoss`).
+    """Head of the image-aware loss of Chen, arXiv 2506.23156 (see :class:`ImageAwareLoss`).
 
-    Owns the temperatures, the loss form and the loss weight; the algorithm passes normalised
-    features and integer image ids (globally unique within the reference set). Two entry
-    points:
+    Follows the plugin's head contract (``docs/design/heads_and_losses.md``): owns the
+    temperatures, the loss form and the loss weight; the algorithm passes normalised local
+    queries, a reference set of keys it already gathered (identical on every rank) and integer
+    image ids (globally unique within the reference set), and gets
+    ``dict(loss=..., positives_per_anchor=...)``. Both uses of the paper go through
+    :meth:`loss`:
 
-    * :meth:`loss` (``loss(query, keys, query_ids, key_ids)``, the MoCo-style contract of
-      ``MultiLabelMoCo``): local queries against a reference set identical on every rank
-      (gathered keys + queue).
-    * :meth:`loss_in_batch` (the reference, used by ``BlockSimSiam``): every local row against
-      the rows of every rank, gathered **with** gradient, the row itself excluded.
+    * MoCo style (``BlockMoCo``): local queries against the gathered keys and a queue.
+    * In-batch (``BlockSimSiam``): local rows against the rows of every rank, gathered **with**
+      gradient by the algorithm, each row's own copy excluded through ``self_index``.
 
-    In both, the per-rank loss is the rank's sum of per-anchor terms divided by the *global*
-    number of anchors with a positive (one all-reduce) times the world size, so the
-    DDP-averaged loss and gradients equal the single-process loss on the concatenated batch.
+    The per-rank loss is the rank's sum of per-anchor terms divided by the *global* number of
+    anchors with a positive (one scalar all-reduce, the head's only collective) times the world
+    size, so the DDP-averaged loss and gradients equal the single-process loss on the
+    concatenated batch.
 
     Args:
-        temperature (float): tau. Defaults to 0.3 (reference).
-        base_temperature (float): tau0; the loss is scaled by tau / tau0. Defaults to 0.07
-            (reference).
-        form (str): ``'log_sum'`` (reference) or ``'supcon'``. Defaults to ``'log_sum'``.
-        loss_weight (float): multiplier of the loss. Defaults to 1.0 (the reference's
-            training script adds the term with weight 4: set it in the config).
+        temperature (float): tau. Defaults to 0.3 (the paper's code).
+        base_temperature (float, optional): tau0; the loss is multiplied by tau / tau0, None
+            means no rescaling. Defaults to 0.07 (the paper's code).
+        form (str): ``'log_sum'`` (the paper's code) or ``'supcon'``. Defaults to
+            ``'log_sum'``.
+        loss_weight (float): multiplier of the loss. Defaults to 1.0 (the paper's training
+            script adds the term with weight 4: set it in the config).
         init_cfg (dict, optional): initialisation config.
     """
 
     def __init__(self,
                  temperature: float = 0.3,
-                 base_temperature: float = 0.07,
+                 base_temperature: Optional[float] = 0.07,
                  form: str = 'log_sum',
                  loss_weight: float = 1.0,
                  init_cfg: Optional[dict] = None) -> None:
@@ -55,6 +57,7 @@ class ImageAwareHead(BaseModule):
              keys: torch.Tensor,
              query_ids: torch.Tensor,
              key_ids: torch.Tensor,
+             pair_index: Optional[torch.Tensor] = None,
              self_index: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
         """Loss of local queries against a reference set shared by all ranks.
 
@@ -63,8 +66,10 @@ class ImageAwareHead(BaseModule):
             keys (Tensor): ``K x D`` normalised keys, identical on every rank.
             query_ids (Tensor): ``(B,)`` image ids of the queries.
             key_ids (Tensor): ``(K,)`` image ids of the keys (negative: never a positive).
-            self_index (Tensor, optional): ``(B,)`` row of each query among the keys, excluded
-                from both sets. Defaults to None.
+            pair_index (Tensor, optional): ``(B,)`` row of each query's own key; unused: the
+                own key carries the query's image id, so it is a positive anyway.
+            self_index (Tensor, optional): ``(B,)`` row of each query among the keys (in-batch
+                use), excluded from both sets. Defaults to None.
 
         Returns:
             dict[str, Tensor]: ``loss`` and ``positives_per_anchor`` (logged only): the mean
@@ -73,27 +78,6 @@ class ImageAwareHead(BaseModule):
         total, count = self.loss_module.loss_terms(query, keys, query_ids, key_ids, self_index)
         loss = self.loss_weight * total / global_mean_factor(count)
         with torch.no_grad():
-            same = (query_ids[:, None] == key_ids[None, :]) & query_ids.ge(0)[:, None]  # B x K
-            if self_index is not None:
-                cols = torch.arange(keys.shape[0], device=keys.device)
-                same &= cols[None, :] != self_index[:, None]
-            positives = same.sum(dim=1).float().mean()
-        return dict(loss=loss, positives_per_anchor=positives)
-
-    def loss_in_batch(self, features: torch.Tensor,
-                      ids: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """In-batch form: local rows against the rows of every rank (gradient through all).
-
-        Args:
-            features (Tensor): ``N x D`` normalised features of this rank (same N on every
-                rank).
-            ids (Tensor): ``(N,)`` image ids, unique across ranks for different images.
-
-        Returns:
-            dict[str, Tensor]: as :meth:`loss`.
-        """
-        keys = gather_with_grad(features)  # G*N x D
-        key_ids = gather_no_grad(ids)  # G*N
-        offset = get_rank() * features.shape[0]
-        self_index = torch.arange(offset, offset + features.shape[0], device=features.device)
-        return self.loss(features, keys, ids, key_ids, self_index)
+            positives, _ = self.loss_module.masks(query_ids, key_ids, self_index)  # B x K
+            positives_per_anchor = positives.sum(dim=1).float().mean()
+        return dict(loss=loss, positives_per_anchor=positives_per_anchor)

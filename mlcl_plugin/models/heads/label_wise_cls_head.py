@@ -13,13 +13,15 @@ class LabelWiseLinearClsHead(MultiLabelClsHead):
     """``L`` independent linear scorers, one per label embedding, as one batched product.
 
     MulCon scores label ``l`` with its own ``Linear(E -> 1)`` applied to that label's embedding
-    (``ALGORITHMS.md`` section 4.2, item 3). The reference loops over the classes; here the
+    (Dao et al., arXiv 2107.11626). The reference loops over the classes; here the
     ``L`` weight vectors are stacked into an ``L x E`` parameter::
 
         logits[b, l] = <feats[b, l], weight[l]> + bias[l]
 
     so the result equals ``L`` separate ``nn.Linear(E, 1)`` layers. ``loss`` / ``predict`` are
-    inherited from :class:`mmpretrain.models.heads.MultiLabelClsHead` (sigmoid scores).
+    inherited from :class:`mmpretrain.models.heads.MultiLabelClsHead` (sigmoid scores): the
+    head follows mmpretrain's classification-head contract, ``loss(feats, data_samples)``
+    returning ``dict(loss=...)`` (see ``docs/design/heads_and_losses.md``).
 
     Note:
         With the default ``CrossEntropyLoss(use_sigmoid=True)`` the inherited loss is the BCE

@@ -7,18 +7,21 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
 from ..losses import MulSupConLoss
-from ..utils import gather_no_grad, gather_with_grad, global_mean_factor
+from ..utils import global_mean_factor
 
 
 @MODELS.register_module()
 class MulSupConHead(BaseModule):
-    """Head of MulSupCon (Zhang & Wu, AAAI-24) and its ALL / ANY / SupCon variants.
+    """Head of MulSupCon (Zhang & Wu, AAAI-24, Eq. 4-6) and its ALL / ANY / SupCon variants.
 
-    Owns the temperature and the positive definition; the algorithm passes normalised
-    queries, the reference keys and both label matrices. The per-rank loss is the rank's sum of
-    loss terms divided by the *global* term count (summed over ranks with one all-reduce) times
-    the world size, so the DDP-averaged loss and gradients equal the single-process loss on the
-    concatenated batch whatever the label counts per rank.
+    Follows the plugin's head contract (``docs/design/heads_and_losses.md``): it receives
+    normalised local queries and a reference set of keys that the algorithm already gathered
+    (identical on every rank), owns the temperature, the positive definition and the weight,
+    and returns ``dict(loss=..., keys_per_label=...)``. The per-rank loss is the rank's sum of
+    loss terms divided by the *global* term count (summed over ranks with one scalar
+    all-reduce, the head's only collective) times the world size, so the DDP-averaged loss and
+    gradients equal the single-process loss on the concatenated batch whatever the label
+    counts per rank.
 
     Args:
         temperature (float): tau. Defaults to 0.1 (paper).
@@ -41,23 +44,34 @@ class MulSupConHead(BaseModule):
             temperature=temperature, positives=positives, weighting=weighting)
         self.loss_weight = loss_weight
 
-    def loss(self, query: torch.Tensor, keys: torch.Tensor, query_labels: torch.Tensor,
-             key_labels: torch.Tensor) -> Dict[str, torch.Tensor]:
+    def loss(self,
+             query: torch.Tensor,
+             keys: torch.Tensor,
+             query_labels: torch.Tensor,
+             key_labels: torch.Tensor,
+             pair_index: Optional[torch.Tensor] = None,
+             self_index: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
         """Loss of local queries against a reference set of keys shared by all ranks.
 
         Args:
             query (Tensor): ``B x D`` normalised queries (with gradient).
             keys (Tensor): ``K x D`` normalised keys, identical on every rank (the algorithm
                 gathers them).
-            query_labels (Tensor): ``B x C`` multi-hot.
-            key_labels (Tensor): ``K x C`` multi-hot.
+            query_labels (Tensor): ``B x C`` multi-hot (or ``(B,)`` class indices with
+                ``positives='supcon'``).
+            key_labels (Tensor): ``K x C`` multi-hot (or ``(K,)``).
+            pair_index (Tensor, optional): ``(B,)`` row of each query's own key; unused: the
+                own key carries the query's labels, so it is a positive like any key with them.
+            self_index (Tensor, optional): not supported (MulSupCon's queries are never among
+                the keys); passing one raises.
 
         Returns:
             dict[str, Tensor]: ``loss`` and ``keys_per_label`` (logged only): the mean number
             of reference keys carrying each label of the anchors, i.e. the size of MulSupCon's
             per-label positive sets (a cheap ``B x C`` statistic, no ``B x K`` mask).
         """
-        total, count = self.loss_module.loss_terms(query, keys, query_labels, key_labels)
+        total, count = self.loss_module.loss_terms(query, keys, query_labels, key_labels,
+                                                   self_index)
         loss = self.loss_weight * total / global_mean_factor(count)
         with torch.no_grad():
             if query_labels.dim() == 2:
@@ -68,22 +82,3 @@ class MulSupConHead(BaseModule):
                 keys_per_label = (query_labels[:, None] == key_labels[None, :]).float().sum(1)
                 keys_per_label = keys_per_label.mean()
         return dict(loss=loss, keys_per_label=keys_per_label)
-
-    def loss_in_batch(self, query: torch.Tensor, key: torch.Tensor,
-                      labels: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """In-batch form (no queue): local queries against the keys of every rank.
-
-        The keys are gathered with a gradient-carrying all-gather, so keys computed by the
-        trained encoder (SimCLR / SupCon style) receive gradients from every rank's queries.
-
-        Args:
-            query (Tensor): ``B x D`` normalised queries of this rank.
-            key (Tensor): ``B x D`` normalised keys of this rank (may require grad).
-            labels (Tensor): ``B x C`` multi-hot labels of this rank's samples.
-
-        Returns:
-            dict[str, Tensor]: as :meth:`loss`.
-        """
-        keys = gather_with_grad(key)  # G*B x D
-        key_labels = gather_no_grad(labels)  # G*B x C
-        return self.loss(query, keys, labels, key_labels)

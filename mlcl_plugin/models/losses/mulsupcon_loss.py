@@ -1,37 +1,34 @@
 # Copyright (c) mlcl_plugin authors. All rights reserved.
-"""Multi-label supervised contrastive loss (MulSupCon, Zhang & Wu, AAAI-24).
-
-Implemented from the project's algorithm specification (``ALGORITHMS.md`` §3.3, §3.11), not
-from the reference code.
-"""
-import contextlib
-import numbers
-from typing import Tuple
+"""Multi-label supervised contrastive loss (MulSupCon, Zhang & Wu, AAAI-24, Eq. 4-6)."""
+from typing import Optional, Tuple
 
 import torch
-import torch.nn.functional as F
 from mmpretrain.registry import MODELS
-from torch import nn
+
+from .contrastive_core import (
+    ContrastiveLoss,
+    autocast_disabled,
+    check_features,
+    compute_dtype,
+    mean_log_prob_from_sums,
+    scaled_logits,
+    supcon_terms,
+)
 
 _POSITIVES = ('mulsupcon', 'all', 'any', 'supcon')
 _WEIGHTINGS = ('none', 'per_sample')
 
 
-def _autocast_disabled(device_type: str):
-    """Context that switches autocast off for ``device_type`` (no-op where autocast is absent)."""
-    is_available = getattr(torch.amp, 'is_autocast_available', None)
-    if is_available is not None and not is_available(device_type):
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device_type, enabled=False)
-
-
 @MODELS.register_module()
-class MulSupConLoss(nn.Module):
+class MulSupConLoss(ContrastiveLoss):
     r"""Multi-label supervised contrastive loss of MulSupCon.
 
     From Zhang & Wu, "Multi-Label Supervised Contrastive Learning", AAAI-24. A plain
-    :class:`torch.nn.Module` (it only needs torch; the registration into mmpretrain's ``MODELS``
-    registry just lets configs build it with ``dict(type='MulSupConLoss', ...)``).
+    :class:`torch.nn.Module` called as ``loss(query, keys, query_labels, key_labels)`` (it only
+    needs torch; the registration into mmpretrain's ``MODELS`` registry just lets configs build
+    it with ``dict(type='MulSupConLoss', ...)``). The log-softmax and the per-anchor mean over
+    the positives are the shared core of :mod:`~mlcl_plugin.models.losses.contrastive_core`;
+    this class builds the positive sets.
 
     Every query (anchor) :math:`q_i` is contrasted with every key :math:`k_k`; the keys are
     typically the momentum-encoder keys of the current batch (including the anchor's own key)
@@ -50,8 +47,8 @@ class MulSupConLoss(nn.Module):
 
       Because :math:`P_j` does not depend on the anchor, all terms come from B x C matrices:
       with :math:`n_j = |P_j| = \sum_k \tilde y_{kj}`, :math:`G = \ell \tilde Y` (B x C) and
-      :math:`L_{ij} = -G_{ij} / n_j` (the spec's form: one B x K ``log_softmax`` and one
-      (B x K)·(K x C) product). Since :math:`\ell` is linear in the keys up to the per-row
+      :math:`L_{ij} = -G_{ij} / n_j` (one B x K ``log_softmax`` and one (B x K)·(K x C)
+      product). Since :math:`\ell` is linear in the keys up to the per-row
       :math:`\mathrm{lse}_i = \log \sum_k \exp(s_{ik})`, the code evaluates the same
       :math:`G` as
 
@@ -59,8 +56,9 @@ class MulSupConLoss(nn.Module):
                 m_j = \sum_{k \in P_j} k_k \quad (M = \tilde Y^\top K,\ C \times D),
 
       which replaces the B x K x C label product (forward and backward) by a C x K x D one
-      that needs no backward when the keys are detached (MoCo). Only pairs with
-      :math:`n_j > 0` are valid.
+      that needs no backward when the keys are detached (MoCo); see
+      :func:`~mlcl_plugin.models.losses.contrastive_core.mean_log_prob_from_sums`. Only pairs
+      with :math:`n_j > 0` are valid.
     * ``'all'``: :math:`P_i` = keys whose label vector equals :math:`y_i` exactly.
     * ``'any'``: :math:`P_i` = keys sharing at least one label with :math:`y_i`.
     * ``'supcon'``: single-label targets (one-hot rows, or integer class indices of shape
@@ -107,6 +105,10 @@ class MulSupConLoss(nn.Module):
       disabled, so the loss is safe under fp16/bf16 mixed precision; the result is float32
       (float64 inputs are kept in float64 and give a float64 result).
 
+    The queries are never among the keys in MoCo use, so there is no ``self_index`` (passing
+    one raises): the anchor's own key is the other view, a positive like any key with its labels.
+    There is no base temperature either (the paper has none): the loss is not rescaled.
+
     Args:
         temperature (float): Temperature :math:`\tau` dividing the cosine similarities.
             Defaults to 0.1 (the reference's value).
@@ -133,15 +135,11 @@ class MulSupConLoss(nn.Module):
                  temperature: float = 0.1,
                  positives: str = 'mulsupcon',
                  weighting: str = 'none') -> None:
-        super().__init__()
-        if (not isinstance(temperature, numbers.Real) or isinstance(temperature, bool)
-                or not temperature > 0):
-            raise ValueError(f'temperature must be a positive number, got {temperature!r}')
+        super().__init__(temperature)
         if positives not in _POSITIVES:
             raise ValueError(f'positives must be one of {_POSITIVES}, got {positives!r}')
         if weighting not in _WEIGHTINGS:
             raise ValueError(f'weighting must be one of {_WEIGHTINGS}, got {weighting!r}')
-        self.temperature = float(temperature)
         self.positives = positives
         self.weighting = weighting
 
@@ -149,28 +147,13 @@ class MulSupConLoss(nn.Module):
         return (f'temperature={self.temperature}, positives={self.positives!r}, '
                 f'weighting={self.weighting!r}')
 
-    def forward(self, query: torch.Tensor, keys: torch.Tensor, query_labels: torch.Tensor,
-                key_labels: torch.Tensor) -> torch.Tensor:
-        """Compute the loss.
-
-        Args:
-            query (torch.Tensor): Anchors, ``B x D``, L2-normalised.
-            keys (torch.Tensor): Keys, ``K x D``, L2-normalised (usually the batch's own keys
-                followed by a queue).
-            query_labels (torch.Tensor): Multi-hot anchor labels ``B x C``, bool or 0/1 of any
-                dtype (not validated: that would need a host sync). For ``positives='supcon'``
-                also integer class indices of shape ``(B,)`` (negative = no label).
-            key_labels (torch.Tensor): Key labels, ``K x C`` (or ``(K,)`` for ``'supcon'``),
-                same encoding as ``query_labels``.
-
-        Returns:
-            torch.Tensor: Scalar loss, float32 (float64 for float64 inputs).
-        """
-        total, count = self.loss_terms(query, keys, query_labels, key_labels)
-        return total / count.clamp_min(1)
-
-    def loss_terms(self, query: torch.Tensor, keys: torch.Tensor, query_labels: torch.Tensor,
-                   key_labels: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    def loss_terms(self,
+                   query: torch.Tensor,
+                   keys: torch.Tensor,
+                   query_labels: torch.Tensor,
+                   key_labels: torch.Tensor,
+                   self_index: Optional[torch.Tensor] = None
+                   ) -> Tuple[torch.Tensor, torch.Tensor]:
         """The loss as ``(sum of terms, number of terms)``; ``forward`` = sum / max(number, 1).
 
         A distributed caller divides each rank's sum by the count summed over ranks, so the
@@ -179,50 +162,56 @@ class MulSupConLoss(nn.Module):
         anchors with a positive (other modes, ``'none'``); all B anchors (``'per_sample'``).
 
         Args:
-            query, keys, query_labels, key_labels: as :meth:`forward`.
+            query (Tensor): anchors, ``B x D``, L2-normalised.
+            keys (Tensor): keys, ``K x D``, L2-normalised (usually the batch's own keys
+                followed by a queue).
+            query_labels (Tensor): multi-hot anchor labels ``B x C``, bool or 0/1 of any
+                dtype (not validated: that would need a host sync). For ``positives='supcon'``
+                also integer class indices of shape ``(B,)`` (negative = no label).
+            key_labels (Tensor): key labels, ``K x C`` (or ``(K,)`` for ``'supcon'``), same
+                encoding as ``query_labels``.
+            self_index (None): not supported; must be None.
 
         Returns:
-            tuple[Tensor, Tensor]: scalar sum (with gradient) and scalar count (no gradient).
+            tuple[Tensor, Tensor]: scalar sum (with gradient) and scalar count (no gradient),
+            float32 (float64 for float64 inputs).
         """
+        if self_index is not None:
+            raise ValueError('MulSupConLoss takes no self_index: the queries are not among the '
+                             'keys (MoCo use); for in-batch contrast pass the other view as keys')
         self._check_inputs(query, keys, query_labels, key_labels)
         num_anchors = query.shape[0]
-        # At least float32 (fp16/bf16 -> fp32; float64 stays float64, e.g. for gradcheck).
-        dtype = torch.promote_types(torch.promote_types(query.dtype, keys.dtype), torch.float32)
-        with _autocast_disabled(query.device.type):
-            # Scaling the B x D queries is cheaper than scaling the B x K logits.
-            query = query.to(dtype) / self.temperature
-            keys = keys.to(dtype)
+        dtype = compute_dtype(query, keys)
+        with autocast_disabled(query.device.type):
+            query, keys = query.to(dtype), keys.to(dtype)
             if self.positives == 'mulsupcon':
                 return self._mulsupcon(query, keys, query_labels, key_labels, num_anchors)
-            # No Python reference to the B x K logits: log_softmax keeps only its output.
-            logp = F.log_softmax(query @ keys.t(), dim=1)  # B x K
-            mask = self._positive_mask(query_labels, key_labels).to(dtype)  # B x K, 0/1
-            pos_count = mask.sum(dim=1)  # B
-            # Anchors without positives have an all-zero mask row, so their term is exactly 0.
-            per_anchor = -(mask * logp).sum(dim=1) / pos_count.clamp_min(1)  # B
+            logits = scaled_logits(query, keys, self.temperature)  # B x K
+            positives = self._positive_mask(query_labels, key_labels)  # B x K bool
+            per_anchor, has_pos = supcon_terms(logits, positives)  # B, B
             if self.weighting == 'none':
-                return per_anchor.sum(), (pos_count > 0).sum().to(dtype)
+                return per_anchor.sum(), has_pos.sum().to(dtype)
             return per_anchor.sum(), query.new_tensor(float(num_anchors))
 
     def _mulsupcon(self, query: torch.Tensor, keys: torch.Tensor, query_labels: torch.Tensor,
                    key_labels: torch.Tensor,
                    num_anchors: int) -> Tuple[torch.Tensor, torch.Tensor]:
-        """MulSupCon terms; ``query`` is already divided by the temperature."""
+        """MulSupCon terms from ``B x C`` matrices (inputs already in the compute dtype)."""
         dtype = query.dtype
+        query = query / self.temperature  # scaling B x D is cheaper than B x K or B x C
         # 0/1 labels are used as given: binarising a K x C label queue costs two extra passes,
         # and `.to` is free when the labels already have the compute dtype.
         yq = query_labels.to(dtype)  # B x C
         yk = key_labels.to(dtype)  # K x C
         n = yk.sum(dim=0)  # C: |P_j|, the same for every anchor
-        # G_ij = sum_{k in P_j} logp_ik = q_i . (sum_{k in P_j} k_k) / tau - n_j * lse_i.
-        # Same value as logp @ yk, but the label product shrinks from B x K x C to the
-        # C x K x D class sums of the keys, which need no backward when the keys are detached.
-        lse = torch.logsumexp(query @ keys.t(), dim=1)  # B, from the B x K logits
+        log_den = torch.logsumexp(query @ keys.t(), dim=1)  # B, from the B x K logits
+        # Positive-logit sums from the per-label key sums (C x D): the label product shrinks
+        # from B x K x C to C x K x D, which needs no backward when the keys are detached.
         class_sums = yk.t() @ keys  # C x D
-        g = query @ class_sums.t() - lse[:, None] * n[None, :]  # B x C
+        pos_log_prob = mean_log_prob_from_sums(query @ class_sums.t(), n, log_den)  # B x C
         # A pair (i, j) is valid when anchor i has label j and some key carries j.
         pairs = yq * (n > 0).to(dtype)  # B x C
-        pair_loss = -pairs * g / n.clamp_min(1)  # B x C: L_ij on valid pairs, else 0
+        pair_loss = -pairs * pos_log_prob / n.clamp_min(1)  # B x C: L_ij on valid pairs, else 0
         if self.weighting == 'none':
             return pair_loss.sum(), pairs.sum().detach()
         per_anchor = pair_loss.sum(dim=1) / pairs.sum(dim=1).clamp_min(1)  # B
@@ -230,32 +219,25 @@ class MulSupConLoss(nn.Module):
 
     def _positive_mask(self, query_labels: torch.Tensor,
                        key_labels: torch.Tensor) -> torch.Tensor:
+        """``B x K`` bool positives of ``'all'``, ``'any'`` and ``'supcon'``."""
         if query_labels.dim() == 1:  # 'supcon' with class indices
             same = query_labels[:, None] == key_labels[None, :]  # B x K
-            return (same & (query_labels >= 0)[:, None]).float()
+            return same & (query_labels >= 0)[:, None]
         yq = query_labels.float()  # B x C
         yk = key_labels.float()  # K x C
         # Shared-label counts are small integers, exact in float32.
         overlap = yq @ yk.t()  # B x K
-        nq = yq.sum(dim=1)  # B
         if self.positives == 'any':
-            return (overlap > 0).float()
+            return overlap > 0
         # 'all' / one-hot 'supcon': equal binary vectors <=> overlap = |y_i| = |y_k|.
+        nq = yq.sum(dim=1)  # B
         nk = yk.sum(dim=1)  # K
-        same = (overlap == nq[:, None]) & (overlap == nk[None, :]) & (nq > 0)[:, None]
-        return same.float()
+        return (overlap == nq[:, None]) & (overlap == nk[None, :]) & (nq > 0)[:, None]
 
     def _check_inputs(self, query: torch.Tensor, keys: torch.Tensor, query_labels: torch.Tensor,
                       key_labels: torch.Tensor) -> None:
         # Shape checks only (Python-level, no host sync).
-        if query.dim() != 2 or keys.dim() != 2:
-            raise ValueError('query and keys must be 2-D (B x D and K x D), got shapes '
-                             f'{tuple(query.shape)} and {tuple(keys.shape)}')
-        if keys.shape[0] == 0:
-            raise ValueError(f'keys must hold at least one key, got {tuple(keys.shape)}')
-        if query.shape[1] != keys.shape[1]:
-            raise ValueError('query and keys must have the same feature dimension, got query '
-                             f'{tuple(query.shape)} and keys {tuple(keys.shape)}')
+        check_features(query, keys)
         if query_labels.dim() != key_labels.dim():
             raise ValueError('query_labels and key_labels must have the same number of '
                              f'dimensions, got {tuple(query_labels.shape)} and '

@@ -11,7 +11,10 @@ from mmpretrain.models.selfsup import SimSiam
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-# the reference's image-aware term: tau 0.3, tau0 0.07, log of the positive sum, weight 4
+from ..heads import SimSiamHead
+from ..utils import gather_no_grad, gather_with_grad
+
+# the image-aware term of the paper's code: tau 0.3, tau0 0.07, log of the positive sum, weight 4
 REFERENCE_IA_HEAD = dict(type='ImageAwareHead', loss_weight=4.0)
 
 
@@ -83,43 +86,47 @@ class BlockSimSiam(SimSiam):
     """SimSiam on the blocks of ``BlockWiseAug`` plus the image-aware loss.
 
     The training step of "Self-Supervised Contrastive Learning for Multi-Label Images"
-    (Jiale Chen, arXiv 2506.23156; ``ALGORITHMS.md`` §2.2-2.4). With ``B`` local images and
-    ``nb`` blocks (4), the views of pipeline 1 are stacked block-major into ``N = nb * B``
-    crops (block 0 of every image, then block 1, ...) and likewise pipeline 2, so row ``r`` of
-    both is the same block of the same image. Then
+    (Jiale Chen, arXiv 2506.23156). With ``B`` local images and ``nb`` blocks (4), the
+    views of pipeline 1 are stacked block-major into ``N = nb * B`` crops (block 0 of every
+    image, then block 1, ...) and likewise pipeline 2, so row ``r`` of both is the same block
+    of the same image. Then
 
     * ``z = neck(backbone(x))`` (the projector; mmpretrain's SimSiam ``NonLinearNeck``) and
-      ``p = head.predictor(z)`` for both pipelines;
-    * SimSiam term ``-1/2 [mean cos(p1, z2) + mean cos(p2, z1)]`` computed with the head's
-      loss module, **without stop-gradient** as the reference (``stop_gradient=True``
-      restores SimSiam's ``z.detach()``);
+      ``p = head(z)`` (the predictor of :class:`~mlcl_plugin.models.heads.SimSiamHead`) for
+      both pipelines;
+    * SimSiam term ``1/2 [head.loss(p1, z2) + head.loss(p2, z1)]`` (minus the mean cosine
+      similarities with ``CosineSimilarityLoss``), **without stop-gradient** as the paper's
+      code (``stop_gradient=True`` restores SimSiam's ``z.detach()``);
     * image-aware term ``1/2 [l(F1) + l(F2)]``, ``F1 = normalise([p1; z2])``,
       ``F2 = normalise([p2; z1])``, with image ids as labels (``ImageAwareHead``, weight 4
       in the configs: total = SimSiam + 4 x image-aware).
 
-    Across ranks: the reference all-gathers the crops, shuffles blocks over GPUs with one
+    Across ranks: the paper's code all-gathers the crops, shuffles blocks over GPUs with one
     permutation and contrasts each GPU's share locally, so its loss depends on the number of
-    GPUs. Here every rank contrasts its own rows against the rows of **all** ranks (features
-    gathered with gradient, image ids offset by rank so they are globally unique), which is
-    the reference's single-GPU loss for any world size; the DDP-averaged loss and gradients
-    equal one process on the concatenated batch (for batch-independent layers; with SyncBN the
-    BN statistics are global in both). Blocks are not shuffled across ranks: under SyncBN, as
-    in the reference, a permutation changes nothing else. Every rank must hold the same number
-    of images (``drop_last=True``).
+    GPUs. Here the algorithm gathers the rows of **all** ranks (with gradient; image ids offset
+    by rank so they are globally unique) and each rank contrasts its own rows against them
+    (``ia_head.loss(rows, all_rows, ids, all_ids, self_index=...)``, the head contract of
+    ``docs/design/heads_and_losses.md``), which is the single-GPU loss for any world size; the
+    DDP-averaged loss and gradients equal one process on the concatenated batch (for
+    batch-independent layers; with SyncBN the BN statistics are global in both). Blocks are not
+    shuffled across ranks: under SyncBN a permutation changes nothing else. Every rank must
+    hold the same number of images (``drop_last=True``).
 
     The image-aware term treats ``p`` and ``z`` rows alike and does not detach ``z`` (the
-    reference); ``stop_gradient`` only concerns the SimSiam term.
+    paper's code); ``stop_gradient`` only concerns the SimSiam term.
 
     Args:
         backbone (dict): backbone config.
         neck (dict): projector config (e.g. ``NonLinearNeck`` with 3 layers, last BN without
             affine).
-        head (dict): ``LatentPredictHead`` config (predictor + ``CosineSimilarityLoss``); only
-            its ``predictor`` and ``loss_module`` are used.
+        head (dict): ``SimSiamHead`` config (predictor + similarity loss). The stock SimSiam
+            head config, ``LatentPredictHead`` with the same arguments, is built as a
+            ``SimSiamHead`` (same parameter names), so a SimSiam config becomes a BlockSimSiam
+            config by changing the model type only.
         ia_head (dict, optional): ``ImageAwareHead`` config; None disables the term (SimSiam
             on blocks). Defaults to ``dict(type='ImageAwareHead', loss_weight=4.0)``.
         stop_gradient (bool): detach ``z`` in the SimSiam term (textbook SimSiam). Defaults
-            to False (the reference).
+            to False (the paper's code).
         pretrained (str, optional): checkpoint to initialise from.
         data_preprocessor (dict, optional): defaults to ``SelfSupDataPreprocessor``.
         init_cfg (dict | list, optional): initialisation config.
@@ -134,6 +141,10 @@ class BlockSimSiam(SimSiam):
                  pretrained: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
+        if isinstance(head, dict) and str(head.get('type', '')).split('.')[-1] == \
+                'LatentPredictHead':
+            # the stock SimSiam head config: same arguments and parameter names
+            head = dict(head, type='SimSiamHead')
         super().__init__(
             backbone=backbone,
             neck=neck,
@@ -141,10 +152,9 @@ class BlockSimSiam(SimSiam):
             pretrained=pretrained,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
-        for attr in ('predictor', 'loss_module'):
-            if not hasattr(self.head, attr):
-                raise TypeError(f'BlockSimSiam needs a head with `predictor` and `loss_module` '
-                                f'(LatentPredictHead), got {type(self.head).__name__}')
+        if not isinstance(self.head, SimSiamHead):
+            raise TypeError(f'BlockSimSiam needs a SimSiamHead (or a LatentPredictHead config, '
+                            f'built as one), got {type(self.head).__name__}')
         if ia_head is not None and not isinstance(ia_head, torch.nn.Module):
             ia_head = MODELS.build(copy.deepcopy(ia_head))
         self.ia_head = ia_head
@@ -172,10 +182,9 @@ class BlockSimSiam(SimSiam):
 
         z1 = self.neck(self.backbone(x1))[0]  # N x D
         z2 = self.neck(self.backbone(x2))[0]
-        p1 = self.head.predictor([z1])[0]  # N x D
-        p2 = self.head.predictor([z2])[0]
+        p1, p2 = self.head(z1), self.head(z2)  # N x D predictions
         t1, t2 = (z1.detach(), z2.detach()) if self.stop_gradient else (z1, z2)
-        loss_sim = 0.5 * (self.head.loss_module(p1, t2) + self.head.loss_module(p2, t1))
+        loss_sim = 0.5 * (self.head.loss(p1, t2)['loss'] + self.head.loss(p2, t1)['loss'])
         losses = dict(loss_simsiam=loss_sim)
         if self.ia_head is None:
             return losses
@@ -184,10 +193,16 @@ class BlockSimSiam(SimSiam):
         first = get_rank() * num_images
         ids = torch.arange(first, first + num_images, device=z1.device).repeat(num_blocks)
         ids = torch.cat([ids, ids])  # 2N: [p rows; z rows]
-        f1 = F.normalize(torch.cat([p1, z2], dim=0), dim=1)  # 2N x D
-        f2 = F.normalize(torch.cat([p2, z1], dim=0), dim=1)
-        out1 = self.ia_head.loss_in_batch(f1, ids)
-        out2 = self.ia_head.loss_in_batch(f2, ids)
-        losses['loss_ia'] = 0.5 * (out1['loss'] + out2['loss'])
-        losses['ia_positives'] = out1['positives_per_anchor']
+        all_ids = gather_no_grad(ids)  # G*2N
+        rows = ids.shape[0]
+        # each local row's own copy among the gathered rows (rank order)
+        self_index = torch.arange(get_rank() * rows, (get_rank() + 1) * rows, device=z1.device)
+        outs = []
+        for f in (torch.cat([p1, z2], dim=0), torch.cat([p2, z1], dim=0)):
+            f = F.normalize(f, dim=1)  # 2N x D
+            # gathered with gradient: every rank's rows are keys of every rank's queries
+            outs.append(self.ia_head.loss(f, gather_with_grad(f), ids, all_ids,
+                                          self_index=self_index))
+        losses['loss_ia'] = 0.5 * (outs[0]['loss'] + outs[1]['loss'])
+        losses['ia_positives'] = outs[0]['positives_per_anchor']
         return losses

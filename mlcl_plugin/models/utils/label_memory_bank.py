@@ -1,44 +1,31 @@
 # Copyright (c) mlcl_plugin authors. All rights reserved.
-"""A memory bank that stores every key together with its multi-hot labels.
+"""The plugin's one queue: keys stored together with their labels (multi-hot or integer ids).
 
 Lightly's ``MemoryBankModule`` keeps keys only (its ``labels`` argument is documented "should
-always be None"), so supervised contrastive losses cannot take positives from it. This bank is
-the label-aware queue of :class:`~mlcl_plugin.models.selfsup.MultiLabelMoCo` as a plain
-``nn.Module`` for hand-written training loops (Lightly models and transforms, plain PyTorch):
-keys **and** labels are gathered across ranks before they are used and enqueued, so every rank
-sees the same reference set whatever the number of processes.
+always be None"), so supervised contrastive losses cannot take positives from it.
+:class:`LabelMemoryBank` is the label-aware queue of every algorithm of the plugin
+(``MultiLabelMoCo``: multi-hot labels; ``BlockMoCo``: image ids) and of the Lightly integration
+(``LightlyLossHead`` puts it behind Lightly's memory-bank call), and a plain ``nn.Module`` for
+hand-written training loops. One object owns the storage, the ring pointer, the cross-rank
+gathering, the state dict and its resume checks, and the refusal of keys or labels that would
+poison the queue.
 """
 import logging
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import torch
-import torch.distributed as torch_dist
+from mmengine.dist import get_world_size
 from mmengine.logging import print_log
 from mmpretrain.registry import MODELS
 from torch import nn
 
-from .gather import GatherLayer
-
-
-def _world_size() -> int:
-    if torch_dist.is_available() and torch_dist.is_initialized():
-        return torch_dist.get_world_size()
-    return 1
-
-
-@torch.no_grad()
-def _all_gather(x: torch.Tensor) -> torch.Tensor:
-    """Concatenate ``x`` of every rank along dim 0 in rank order (no gradient)."""
-    parts = [torch.empty_like(x) for _ in range(torch_dist.get_world_size())]
-    torch_dist.all_gather(parts, x.contiguous())
-    return torch.cat(parts, dim=0)
-
+from .gather import gather_no_grad, gather_with_grad
 
 # --------------------------------------------------------------------------------------------
-# Ring-buffer helpers shared by LabelMemoryBank, MultiLabelMoCo and BlockMoCo.
+# Ring-buffer helpers of LabelMemoryBank.
 
 
-def write_ring(buffers: Sequence[torch.Tensor], rows: Sequence[torch.Tensor], ptr: int) -> int:
+def _write_ring(buffers: Sequence[torch.Tensor], rows: Sequence[torch.Tensor], ptr: int) -> int:
     """Write ``N`` new rows into ring buffers of ``K`` slots at ``ptr``, wrapping around.
 
     Row ``i`` lands in slot ``(ptr + i) % K``; with ``N > K`` only the newest ``K`` rows are
@@ -74,9 +61,9 @@ def _ring_order(ptr: int, filled: int, cap: int) -> torch.Tensor:
     return torch.cat([torch.arange(ptr, cap), torch.arange(0, ptr)])
 
 
-def fit_queue_state(state_dict: Dict[str, torch.Tensor], prefix: str, names: Sequence[str],
-                    buffers: Sequence[torch.Tensor], owner: str,
-                    options: Sequence[str]) -> Dict[str, torch.Tensor]:
+def _fit_queue_state(state_dict: Dict[str, torch.Tensor], full: Sequence[str],
+                     shown: Sequence[str], buffers: Sequence[torch.Tensor], owner: str,
+                     options: Sequence[str]) -> Dict[str, torch.Tensor]:
     """Make a checkpoint's queue fit this module's queue, or explain why it cannot.
 
     The queue is a FIFO of the most recent keys, so a checkpoint written with another queue
@@ -88,8 +75,8 @@ def fit_queue_state(state_dict: Dict[str, torch.Tensor], prefix: str, names: Seq
 
     Args:
         state_dict (dict): the state dict being loaded (not modified).
-        prefix (str): this module's prefix in it.
-        names (list[str]): the buffer names: keys, labels, pointer, fill count.
+        full (list[str]): the four entries in it: keys, labels, pointer, fill count.
+        shown (list[str]): their names in the checkpoint file, for messages.
         buffers (list[Tensor]): this module's key and label buffers (shapes to fit).
         owner (str): the module's name for messages.
         options (list[str]): the constructor options that set ``K``, the key width and the
@@ -101,7 +88,6 @@ def fit_queue_state(state_dict: Dict[str, torch.Tensor], prefix: str, names: Seq
     Raises:
         ValueError: the key or label widths differ, or the counters are inconsistent.
     """
-    full = [prefix + name for name in names]
     if any(key not in state_dict for key in full):
         return state_dict  # torch reports the missing keys (strict) or keeps the fresh queue
     old_keys, old_labels = state_dict[full[0]], state_dict[full[1]]
@@ -109,16 +95,16 @@ def fit_queue_state(state_dict: Dict[str, torch.Tensor], prefix: str, names: Seq
     len_opt, width_opt, labels_opt = options
     old_len = old_keys.shape[0]
     drop = (f'to start a new, empty queue with these weights instead, delete the entries '
-            f'{", ".join(full)} from the state_dict of the checkpoint')
+            f'{", ".join(shown)} from the state_dict of the checkpoint')
     if old_keys.dim() != 2 or old_keys.shape[1:] != keys_buf.shape[1:]:
         raise ValueError(
-            f'{owner}: checkpoint entry {full[0]} holds keys of shape {tuple(old_keys.shape)} '
+            f'{owner}: checkpoint entry {shown[0]} holds keys of shape {tuple(old_keys.shape)} '
             f'but the queue of this model is {tuple(keys_buf.shape)}: {width_opt} changed and '
             f'keys of another width cannot be mapped. To resume, set {width_opt} as in the '
             f'checkpoint; {drop}')
     if old_labels.shape[0] != old_len or old_labels.shape[1:] != labels_buf.shape[1:]:
         raise ValueError(
-            f'{owner}: checkpoint entry {full[1]} has shape {tuple(old_labels.shape)} but '
+            f'{owner}: checkpoint entry {shown[1]} has shape {tuple(old_labels.shape)} but '
             f'this model stores labels of shape {tuple(labels_buf.shape)} ({labels_opt} '
             f'changed): queued labels cannot be mapped to other classes. To resume, set '
             f'{labels_opt} as in the checkpoint; {drop}')
@@ -126,7 +112,7 @@ def fit_queue_state(state_dict: Dict[str, torch.Tensor], prefix: str, names: Seq
     if not (0 <= ptr < old_len and 0 <= filled <= old_len
             and (filled == old_len or ptr == filled)):
         raise ValueError(
-            f'{owner}: checkpoint entries {full[2]}={ptr} and {full[3]}={filled} do not '
+            f'{owner}: checkpoint entries {shown[2]}={ptr} and {shown[3]}={filled} do not '
             f'describe a queue of {old_len} entries (expected 0 <= pointer < {old_len}, '
             f'fill count <= {old_len}, pointer = fill count until the queue is full): the '
             f'checkpoint is corrupt or was edited; {drop}')
@@ -150,7 +136,7 @@ def fit_queue_state(state_dict: Dict[str, torch.Tensor], prefix: str, names: Seq
     return out
 
 
-def check_before_enqueue(keys: torch.Tensor, labels: torch.Tensor, owner: str,
+def _check_before_enqueue(keys: torch.Tensor, labels: torch.Tensor, owner: str,
                          world_size: int = 1, binary_labels: bool = True,
                          describe_row: Optional[Callable[[int], str]] = None) -> None:
     """Refuse to write non-finite keys or non-binary labels into a queue.
@@ -217,33 +203,53 @@ def check_before_enqueue(keys: torch.Tensor, labels: torch.Tensor, owner: str,
         'batch augmentation from the pretraining data preprocessor; nothing was enqueued')
 
 
+class _RenameState:
+    """Moves state-dict entries from one set of names to another (a state-dict hook).
+
+    A class rather than a closure so that models stay picklable and deep-copyable.
+    """
+
+    def __init__(self, src: Sequence[str], dst: Sequence[str]) -> None:
+        self.src, self.dst = tuple(src), tuple(dst)
+
+    def __call__(self, module: nn.Module, state_dict: dict, prefix: str, *args) -> None:
+        for a, b in zip(self.src, self.dst):
+            if prefix + a in state_dict:
+                state_dict[prefix + b] = state_dict.pop(prefix + a)
+
+
 @MODELS.register_module()
 class LabelMemoryBank(nn.Module):
-    """Ring buffer of ``K`` keys (``K x D``) and their multi-hot labels (``K x C``).
+    """Ring buffer of ``K`` keys (``K x D``) and their labels (``K x C`` multi-hot or ``K`` ids).
 
     One call, ``ref_keys, ref_labels = bank(keys, labels)``:
 
     1. gathers this step's keys and labels from every rank (rank order), ``N = G*B`` rows; the
        keys keep their autograd graph through a gradient-carrying all-gather when they require
        grad (SimCLR-style keys from the trained encoder), the labels never need one;
-    2. returns the reference set: the gathered batch followed by the valid bank entries as
-       they were *before* this call (``N + V`` rows), ready for
+    2. returns the reference set: the gathered batch followed by the bank entries of ``mode``
+       as they were *before* this call (``N + V`` rows), ready for
        ``MulSupConLoss()(query, ref_keys, query_labels, ref_labels)``;
-    3. with ``update=True``, writes the gathered (detached) keys and labels at the pointer,
-       wrapping around the end of the buffer.
+    3. with ``update=True``, checks and writes the gathered (detached) keys and labels at the
+       pointer, wrapping around the end of the buffer.
 
-    This is exactly the reference set and queue update of ``MultiLabelMoCo`` (MulSupCon, Zhang &
-    Wu, AAAI-24, Sec. 3), so a hand-written loop with this bank and ``MulSupConLoss`` trains
-    the same objective. The buffers (``keys``, ``labels``, ``ptr``, ``filled``) are persistent:
+    This is the reference set and queue update of MulSupCon (Zhang & Wu, AAAI-24, Sec. 3), so a
+    hand-written loop with this bank and ``MulSupConLoss`` trains the same objective as
+    ``MultiLabelMoCo``. The buffers (``keys``, ``labels``, ``ptr``, ``filled``) are persistent:
     a ``state_dict`` carries the whole queue. Host-side copies of the two counters avoid device
     syncs for the pointer arithmetic.
 
+    Labels are either multi-hot (``num_classes=C``: a ``K x C`` uint8 buffer, values must be
+    0/1) or one integer id per key (``num_classes=None``: a ``(K,)`` int64 buffer, -1 for
+    never-written slots), e.g. the image ids of ``BlockMoCo`` whose positives are the views of
+    the same image.
+
     What goes into the bank is checked, since it outlives the step (one host sync per
     ``enqueue``, both checks together): a NaN or infinite key raises ``FloatingPointError``
-    and a label other than 0/1 (soft targets: label smoothing, Mixup) raises ``ValueError``,
-    naming the sample, before anything is written. A state dict saved with another ``K`` is
-    remapped exactly on load (the newest entries kept, in order, with a warning); another key
-    width or number of classes raises.
+    and a multi-hot label other than 0/1 (soft targets: label smoothing, Mixup) raises
+    ``ValueError``, naming the sample, before anything is written. A state dict saved with
+    another ``K`` is remapped exactly on load (the newest entries kept, in order, with a
+    warning); another key width or label width raises.
 
     Under DDP, each rank's loss over its own queries is a per-rank mean; for the exact loss of
     the concatenated batch use ``MulSupConLoss.loss_terms`` and divide by
@@ -252,12 +258,20 @@ class LabelMemoryBank(nn.Module):
     Args:
         size (tuple[int, int]): ``(K, D)``: number of stored keys and their width (Lightly's
             ``memory_bank_size`` convention). Any ``K`` works; batches wrap around.
-        num_classes (int): ``C``, width of the multi-hot labels.
+        num_classes (int, optional): ``C``, width of the multi-hot labels; None stores one
+            integer id per key.
         gather_distributed (bool): gather keys and labels across ranks (when
             ``torch.distributed`` is initialised with more than one process). Defaults to True.
-        mode (str): ``'full'`` returns the bank entries only once all ``K`` are written (the
-            MulSupCon reference); ``'always'`` returns the entries written so far.
-            Defaults to ``'full'``.
+        mode (str): which bank entries a call returns after the batch: ``'full'``, all ``K``
+            once all are written, none before (the MulSupCon reference); ``'always'``, the
+            entries written so far; ``'every_slot'``, all ``K`` slots from the first step,
+            never-written ones holding their random initial unit vectors and no label
+            (Lightly's ``MemoryBankModule``, for label-free negatives). Defaults to ``'full'``.
+        name (str, optional): the owner named in error messages and warnings. Defaults to
+            ``'LabelMemoryBank'``.
+        options (tuple[str, str, str], optional): the owner's options that set ``K``, ``D``
+            and the label width, for messages. Defaults to
+            ``('size[0]', 'size[1]', 'num_classes')``.
 
     Examples:
         >>> import torch
@@ -276,93 +290,170 @@ class LabelMemoryBank(nn.Module):
         (torch.Size([12, 16]), 8)
     """
 
-    MODES = ('full', 'always')
+    MODES = ('full', 'always', 'every_slot')
+    # names of the four persistent buffers
+    STATE_NAMES = ('keys', 'labels', 'ptr', 'filled')
 
     def __init__(self,
                  size: Sequence[int],
-                 num_classes: int,
+                 num_classes: Optional[int],
                  gather_distributed: bool = True,
-                 mode: str = 'full') -> None:
+                 mode: str = 'full',
+                 name: Optional[str] = None,
+                 options: Optional[Sequence[str]] = None) -> None:
         super().__init__()
         size = tuple(size) if isinstance(size, (list, tuple)) else (size, )
         if (len(size) != 2 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1
                                   for s in size)):
             raise ValueError(f'size must be (num_keys, dim) with two positive ints, got {size!r}')
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(f'num_classes must be a positive int, got {num_classes!r}')
+        if num_classes is not None and (isinstance(num_classes, bool)
+                                        or not isinstance(num_classes, int) or num_classes < 1):
+            raise ValueError(f'num_classes must be a positive int (multi-hot labels) or None '
+                             f'(one integer id per key), got {num_classes!r}')
         if mode not in self.MODES:
             raise ValueError(f'mode must be one of {self.MODES}, got {mode!r}')
         self.size = size
         self.num_classes = num_classes
         self.gather_distributed = bool(gather_distributed)
         self.mode = mode
-        # Never-written rows are excluded by the fill count; random unit vectors keep them
-        # harmless if inspected.
+        self.name = name or type(self).__name__
+        self.options = tuple(options or ('size[0]', 'size[1]', 'num_classes'))
+        # Never-written rows are excluded by the fill count (except in 'every_slot' mode, where
+        # they serve as Lightly's random initial negatives): random unit vectors, labels empty.
         self.register_buffer('keys', nn.functional.normalize(torch.randn(*size), dim=1))
-        self.register_buffer('labels', torch.zeros(size[0], num_classes, dtype=torch.uint8))
+        if num_classes is None:
+            self.register_buffer('labels', torch.full((size[0], ), -1, dtype=torch.long))
+        else:
+            self.register_buffer('labels', torch.zeros(size[0], num_classes, dtype=torch.uint8))
         self.register_buffer('ptr', torch.zeros((), dtype=torch.long))
         self.register_buffer('filled', torch.zeros((), dtype=torch.long))
         self._ptr = 0
         self._filled = 0
+        self._shown_names: Optional[Tuple[str, str, Tuple[str, ...]]] = None
 
     def extra_repr(self) -> str:
         return (f'size={self.size}, num_classes={self.num_classes}, '
                 f'gather_distributed={self.gather_distributed}, mode={self.mode!r}')
 
+    # ---------------------------------------------------------------------------- state dict
+
+    def save_under_owner_names(self, owner: nn.Module, names: Sequence[str]) -> None:
+        """Save and load this bank's four entries under ``names`` at ``owner``'s level.
+
+        ``owner`` holds this bank as a submodule (say ``owner.label_queue``); its state dict
+        then carries ``names`` (e.g. ``queue, queue_labels, queue_ptr, queue_filled``) instead
+        of ``label_queue.keys, ...``. Algorithms whose checkpoints held the queue buffers
+        directly keep that layout, so checkpoints written before and after the queue became a
+        component load both ways; the resume checks and error messages use these names.
+
+        Args:
+            owner (nn.Module): the module this bank is a direct child of.
+            names (list[str]): four names for keys, labels, pointer and fill count.
+        """
+        attr = next((n for n, m in owner.named_children() if m is self), None)
+        if attr is None:
+            raise ValueError(f'{self.name}: register the bank as a submodule of '
+                             f'{type(owner).__name__} before renaming its state')
+        inner = [f'{attr}.{n}' for n in self.STATE_NAMES]
+        owner.register_state_dict_post_hook(_RenameState(inner, names))
+        owner.register_load_state_dict_pre_hook(_RenameState(names, inner))
+        self._shown_names = (attr, tuple(names))
+
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        state_dict = fit_queue_state(
-            state_dict, prefix, ('keys', 'labels', 'ptr', 'filled'), (self.keys, self.labels),
-            type(self).__name__, ('size[0]', 'size[1]', 'num_classes'))
+        # A checkpoint written with another K is remapped, another key or label width
+        # raises: without this, torch skips the mismatched queue with a warning while the
+        # counters load, and never-written entries are then read as keys.
+        full = [prefix + n for n in self.STATE_NAMES]
+        shown = full
+        if self._shown_names is not None:  # saved under the owner's names
+            attr, names = self._shown_names
+            owner_prefix = prefix[:len(prefix) - len(attr) - 1]
+            shown = [owner_prefix + n for n in names]
+        state_dict = _fit_queue_state(state_dict, full, shown, (self.keys, self.labels),
+                                      self.name, self.options)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
         self._ptr = int(self.ptr)
         self._filled = int(self.filled)
 
+    # ---------------------------------------------------------------------------- the queue
+
     @property
     def num_valid(self) -> int:
-        """Number of bank entries the next call returns after the batch."""
+        """Number of bank entries the next call returns after the batch (see ``mode``)."""
         if self.mode == 'full':
             return self.size[0] if self._filled >= self.size[0] else 0
-        return self._filled
+        if self.mode == 'always':
+            return self._filled
+        return self.size[0]
+
+    def entries(self) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The ``V = num_valid`` bank entries the next call returns, in slot order (copies).
+
+        Returns:
+            tuple[Tensor, Tensor]: keys ``V x D`` (float32) and labels ``V x C`` (uint8) or
+            ``(V,)`` (int64), detached from the buffers (a later enqueue does not change them).
+        """
+        valid = self.num_valid
+        return self.keys[:valid].clone(), self.labels[:valid].clone()
 
     def gather(self, keys: torch.Tensor,
                labels: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Keys and labels of every rank, ``G*B x D`` and ``G*B x C`` (identity on one process).
+        """Keys and labels of every rank in rank order (identity on one process).
 
         The keys keep their gradient (gradient-carrying all-gather) when they require grad.
+
+        Args:
+            keys (Tensor): this rank's keys, ``B x D``.
+            labels (Tensor): their labels, ``B x C`` or ``(B,)``.
+
+        Returns:
+            tuple[Tensor, Tensor]: ``G*B x D`` keys and ``G*B x C`` (or ``(G*B,)``) labels.
         """
-        if not self.gather_distributed or _world_size() == 1:
+        if not self.gather_distributed or get_world_size() == 1:
             return keys, labels
-        if keys.requires_grad:
-            all_keys = torch.cat(GatherLayer.apply(keys), dim=0)
-        else:
-            all_keys = _all_gather(keys)
+        all_keys = gather_with_grad(keys) if keys.requires_grad else gather_no_grad(keys)
         # gloo cannot all-gather bool tensors
         as_bool = labels.dtype == torch.bool
-        all_labels = _all_gather(labels.to(torch.uint8) if as_bool else labels)
+        all_labels = gather_no_grad(labels.to(torch.uint8) if as_bool else labels)
         return all_keys, (all_labels.bool() if as_bool else all_labels)
 
     def forward(self,
                 keys: torch.Tensor,
                 labels: torch.Tensor,
-                update: bool = True) -> Tuple[torch.Tensor, torch.Tensor]:
+                update: bool = True,
+                describe_row: Optional[Callable[[int], str]] = None
+                ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Reference set of this step, then enqueue.
 
         Args:
             keys (Tensor): this rank's keys, ``B x D`` (normalise them first for cosine
                 similarities).
-            labels (Tensor): their multi-hot labels, ``B x C`` (0/1, any dtype; other values
-                are rejected by the enqueue).
+            labels (Tensor): their labels: ``B x C`` multi-hot (0/1, any dtype; other values
+                are rejected by the enqueue), or ``(B,)`` integer ids with
+                ``num_classes=None``.
             update (bool): write the gathered batch into the bank. Defaults to True.
+            describe_row (callable, optional): names row ``r`` of the gathered batch in error
+                messages (default ``'rank g sample i'``, ``'sample i'`` on one process).
 
         Returns:
             tuple[Tensor, Tensor]: reference keys ``(G*B + V) x D`` (dtype of ``keys``) and
-            labels ``(G*B + V) x C`` (dtype of ``labels``): the gathered batch, then the ``V``
-            valid bank entries as they were before this call.
+            labels ``(G*B + V) x C`` or ``(G*B + V,)`` (dtype of ``labels``): the gathered
+            batch, then the ``V`` bank entries of ``mode`` as they were before this call.
+
+        Raises:
+            FloatingPointError: a key of the gathered batch is NaN or infinite (nothing is
+                written; only with ``update=True``).
+            ValueError: a multi-hot label is not 0 or 1 (nothing is written).
         """
         if keys.dim() != 2 or keys.shape[1] != self.size[1]:
             raise ValueError(f'keys must be B x {self.size[1]} (bank size {self.size}), got '
                              f'{tuple(keys.shape)}')
-        if labels.shape != (keys.shape[0], self.num_classes):
+        if self.num_classes is None:
+            if labels.shape != (keys.shape[0], ) or labels.is_floating_point():
+                raise ValueError(f'labels must be {keys.shape[0]} integer ids (the bank stores '
+                                 f'ids: num_classes=None), got {labels.dtype} '
+                                 f'{tuple(labels.shape)}')
+        elif labels.shape != (keys.shape[0], self.num_classes):
             raise ValueError(f'labels must be B x C = {keys.shape[0]} x {self.num_classes} '
                              f'(multi-hot), got {tuple(labels.shape)}')
         batch_keys, batch_labels = self.gather(keys, labels)  # N x D, N x C
@@ -374,22 +465,32 @@ class LabelMemoryBank(nn.Module):
         else:
             ref_keys, ref_labels = batch_keys, batch_labels
         if update:
-            self.enqueue(batch_keys, batch_labels)
+            self.enqueue(batch_keys, batch_labels, describe_row)
         return ref_keys, ref_labels
 
     @torch.no_grad()
-    def enqueue(self, keys: torch.Tensor, labels: torch.Tensor) -> None:
-        """Write ``N x D`` keys and ``N x C`` labels (already gathered) at the pointer, wrapping
+    def enqueue(self,
+                keys: torch.Tensor,
+                labels: torch.Tensor,
+                describe_row: Optional[Callable[[int], str]] = None) -> None:
+        """Write ``N x D`` keys and their labels (already gathered) at the pointer, wrapping
         around; with ``N > K`` only the last ``K`` rows are kept.
+
+        Args:
+            keys (Tensor): ``N x D`` keys, gathered in rank order.
+            labels (Tensor): ``N x C`` multi-hot labels or ``(N,)`` ids.
+            describe_row (callable, optional): names row ``r`` in error messages.
 
         Raises:
             FloatingPointError: a key is NaN or infinite (nothing is written).
-            ValueError: a label is not 0 or 1 (nothing is written).
+            ValueError: a multi-hot label is not 0 or 1 (nothing is written).
         """
-        world = _world_size() if self.gather_distributed else 1
-        check_before_enqueue(keys, labels, type(self).__name__, world)
+        world = get_world_size() if self.gather_distributed else 1
+        _check_before_enqueue(keys, labels, self.name, world,
+                              binary_labels=self.num_classes is not None,
+                              describe_row=describe_row)
         num = keys.shape[0]
-        self._ptr = write_ring((self.keys, self.labels), (keys, labels), self._ptr)
+        self._ptr = _write_ring((self.keys, self.labels), (keys, labels), self._ptr)
         self._filled = min(self._filled + num, self.size[0])
         self.ptr.fill_(self._ptr)
         self.filled.fill_(self._filled)

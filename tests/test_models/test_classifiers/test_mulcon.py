@@ -61,7 +61,8 @@ def multi_hot(labels):
 
 
 def reference_supcon(z, labels, tau=0.2):
-    """Per-anchor SupCon L_out over the present entries (plain loops, ALGORITHMS.md 4.4)."""
+    """Per-anchor SupCon L_out over the present entries (plain loops; MulCon, Dao et al.,
+    arXiv 2107.11626)."""
     entries = [(n, c) for n in range(z.shape[0]) for c in range(z.shape[1]) if labels[n, c]]
     total = z.new_zeros(())
     for a, (n, c) in enumerate(entries):

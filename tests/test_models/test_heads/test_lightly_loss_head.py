@@ -1,7 +1,8 @@
 # Copyright (c) mlcl_plugin authors. All rights reserved.
-"""LightlyLossHead: every wrapped Lightly loss gives Lightly's own value and gradient; the head
-works inside MultiLabelMoCo (also on 2 gloo processes) and inside mmpretrain's stock two-view
-algorithms; bad configs and a missing lightly give clear errors."""
+"""LightlyLossHead: every wrapped Lightly loss gives Lightly's own value and gradient; a Lightly
+memory bank is the plugin's LabelMemoryBank (persistent, checked); the head works inside
+MultiLabelMoCo through the head contract (also on 2 gloo processes) and inside mmpretrain's
+stock two-view algorithms; bad configs and a missing lightly give clear errors."""
 import os.path as osp
 import subprocess
 import sys
@@ -14,8 +15,8 @@ import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from mlcl_plugin.models import LightlyLossHead, MultiLabelMoCo
-from mlcl_plugin.models.heads.lightly_loss_head import SUPPORTED_LOSSES
+from mlcl_plugin.models import LabelMemoryBank, LightlyLossHead, MultiLabelMoCo
+from mlcl_plugin.models.heads.lightly_loss_head import SUPPORTED_LOSSES, LightlyMemoryBank
 from tests.test_models.test_selfsup.moco_fixtures import TinyBackbone, TinyNeck, make_batch
 
 lightly_loss = pytest.importorskip('lightly.loss')
@@ -51,6 +52,8 @@ def test_same_value_and_gradient_as_lightly(name, kwargs):
                              loss_weight=0.5))
     torch.manual_seed(3)
     direct = getattr(lightly_loss, name)(**kwargs)
+    if 'memory_bank_size' in kwargs:  # the same initial random bank in both
+        direct.memory_bank.bank.copy_(head.loss_module.memory_bank.queue.keys)
     g = torch.Generator().manual_seed(0)
     for _ in range(2):  # twice: stateful losses (memory bank, TiCo covariance) must agree too
         a, b = torch.randn(2, 6, DIM, generator=g)
@@ -65,15 +68,53 @@ def test_same_value_and_gradient_as_lightly(name, kwargs):
         assert torch.isfinite(out)
 
 
-def test_memory_bank_is_lightlys_and_updates():
+def test_memory_bank_is_the_plugin_queue_and_updates():
     head = LightlyLossHead(loss=dict(type='NTXentLoss', memory_bank_size=[16, DIM]))
     bank = head.loss_module.memory_bank
+    assert isinstance(bank, LightlyMemoryBank)
+    assert isinstance(bank.queue, LabelMemoryBank)
+    assert bank.queue.mode == 'every_slot'
     assert bank.size == (16, DIM)
-    before = bank.bank.clone()
+    assert bank.queue.size == (16, DIM)
+    before = bank.queue.keys.clone()
     head.loss(torch.randn(4, DIM, requires_grad=True), torch.randn(4, DIM))
-    assert int(bank.bank_ptr) == 4
-    assert not torch.equal(bank.bank[:4], before[:4])
-    torch.testing.assert_close(bank.bank[4:], before[4:])
+    assert bank.queue._ptr == 4
+    assert bank.queue._filled == 4
+    assert not torch.equal(bank.queue.keys[:4], before[:4])
+    torch.testing.assert_close(bank.queue.keys[4:], before[4:])
+    # no update without gradient (Lightly's rule: evaluation leaves the bank alone)
+    head.loss(torch.randn(4, DIM), torch.randn(4, DIM))
+    assert bank.queue._ptr == 4
+    # a disabled bank (size 0) stays Lightly's no-op
+    plain = LightlyLossHead(loss=dict(type='NTXentLoss'))
+    assert not isinstance(plain.loss_module.memory_bank, LightlyMemoryBank)
+
+
+def test_memory_bank_is_checkpointed_and_checked():
+    torch.manual_seed(0)
+    head = LightlyLossHead(loss=dict(type='NTXentLoss', memory_bank_size=(8, DIM)))
+    for _ in range(3):
+        head.loss(torch.randn(4, DIM, requires_grad=True), torch.randn(4, DIM))
+    state = head.state_dict()
+    prefix = 'loss_module.memory_bank.queue.'
+    assert {prefix + n for n in ('keys', 'labels', 'ptr', 'filled')} <= set(state)
+    torch.manual_seed(1)
+    resumed = LightlyLossHead(loss=dict(type='NTXentLoss', memory_bank_size=(8, DIM)))
+    resumed.load_state_dict(state, strict=True)
+    a, b = torch.randn(4, DIM, requires_grad=True), torch.randn(4, DIM)
+    torch.testing.assert_close(resumed.loss(a, b), head.loss(a, b))
+    # a checkpoint written while the bank was Lightly's (not persistent) still loads
+    old = {k: v for k, v in state.items() if not k.startswith(prefix)}
+    fresh = LightlyLossHead(loss=dict(type='NTXentLoss', memory_bank_size=(8, DIM)))
+    before = fresh.loss_module.memory_bank.queue.keys.clone()
+    fresh.load_state_dict(old, strict=True)
+    torch.testing.assert_close(fresh.loss_module.memory_bank.queue.keys, before)
+    # a NaN key never enters the bank
+    bad = torch.randn(4, DIM)
+    bad[1, 0] = float('nan')
+    with pytest.raises(FloatingPointError, match=r'LightlyLossHead: 1 of the 4 keys'):
+        head.loss(torch.randn(4, DIM, requires_grad=True), bad)
+    assert torch.isfinite(head.loss_module.memory_bank.queue.keys).all()
 
 
 def test_predictor_and_detach_target():
@@ -175,9 +216,8 @@ def test_in_multilabel_moco_uses_query_and_own_keys(loss):
     torch.manual_seed(0)
     direct = getattr(lightly_loss, loss['type'])(
         **{k: v for k, v in loss.items() if k != 'type'})
-    direct.load_state_dict(model.head.loss_module.state_dict())
-    if hasattr(direct, 'memory_bank'):  # non-persistent buffer: copy it explicitly
-        direct.memory_bank.bank.copy_(model.head.loss_module.memory_bank.bank)
+    if loss.get('memory_bank_size'):  # the same initial random bank in both
+        direct.memory_bank.bank.copy_(model.head.loss_module.memory_bank.queue.keys)
     for step in range(3):  # from step 1 on the reference set also holds the label queue
         views, samples = make_batch(step, 4)
         out = model.loss(views, samples)
@@ -219,10 +259,23 @@ def test_in_multilabel_moco_each_rank_takes_its_own_keys(tmp_path):
     assert not torch.allclose(ranks[0][0][0], ranks[1][0][0])  # the ranks had different data
 
 
-def test_in_multilabel_moco_needs_the_gathered_batch():
+def test_plugin_call_takes_the_pair_keys_and_returns_a_dict():
     head = LightlyLossHead(loss=dict(type='NegativeCosineSimilarity'))
-    with pytest.raises(ValueError, match='must start with the 1 x 4 gathered batch keys'):
-        head.loss(torch.randn(4, 5), torch.randn(3, 5), torch.zeros(4, 2), torch.zeros(3, 2))
+    query, keys = torch.randn(4, 5), torch.randn(7, 5)
+    with pytest.raises(ValueError, match='must start with the 4 own keys'):
+        head.loss(query, keys[:3], torch.zeros(4, 2), torch.zeros(3, 2))
+    with pytest.raises(ValueError, match='one row per query'):
+        head.loss(query, keys, torch.zeros(4, 2), torch.zeros(7, 2), pair_index=torch.arange(3))
+    # the contract's default: the reference set starts with the own keys
+    out = head.loss(query, keys, torch.zeros(4, 2), torch.zeros(7, 2))
+    torch.testing.assert_close(out['loss'], head.loss(query, keys[:4]))
+    with pytest.raises(ValueError, match='takes no self_index'):
+        head.loss(query, keys, torch.zeros(4, 2), torch.zeros(7, 2),
+                  pair_index=torch.arange(4), self_index=torch.arange(4))
+    pair = torch.tensor([6, 2, 0, 3])
+    out = head.loss(query, keys, torch.zeros(4, 2), torch.zeros(7, 2), pair_index=pair)
+    assert set(out) == {'loss'}
+    torch.testing.assert_close(out['loss'], head.loss(query, keys[pair]))  # the stock call
 
 
 # --------------------------------------------------------------------------------------------

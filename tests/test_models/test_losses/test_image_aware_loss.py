@@ -1,5 +1,6 @@
 # Copyright (c) mlcl_plugin authors. All rights reserved.
-"""ImageAwareLoss against a plain per-row reference of ALGORITHMS.md 2.4 / 2.5."""
+"""ImageAwareLoss against a plain per-row reference of the image-aware loss (Chen,
+arXiv 2506.23156): both per-anchor forms, in-batch and against keys plus a queue."""
 import math
 
 import pytest
@@ -11,7 +12,7 @@ from mlcl_plugin.models.losses import ImageAwareLoss
 
 def reference_loss(query, keys, query_ids, key_ids, self_index=None, tau=0.3, tau0=0.07,
                    form='log_sum'):
-    """One anchor at a time, written from the spec's formulas (loops on purpose)."""
+    """One anchor at a time, written from the paper's formulas (loops on purpose)."""
     terms = []
     for a in range(query.shape[0]):
         others = [b for b in range(keys.shape[0])

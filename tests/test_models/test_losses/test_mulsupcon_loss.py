@@ -156,8 +156,8 @@ def test_gradcheck_double(positives):
 
 
 @pytest.mark.parametrize('weighting', WEIGHTINGS)
-def test_float32_matches_spec_form_in_float64(weighting):
-    # Queue-sized case at a low temperature against the spec's vectorised form (one
+def test_float32_matches_log_softmax_form_in_float64(weighting):
+    # Queue-sized case at a low temperature against the paper's Eq. 4-5 in vectorised form (one
     # log_softmax and one (B x K)·(K x C) product) in float64: checks the float32 rounding of
     # the class-sum evaluation where |P_j| is in the hundreds.
     gen = torch.Generator().manual_seed(0)
@@ -303,3 +303,5 @@ def test_bad_shapes():
         loss_fn(q, k[:0], ql, kl[:0])
     with pytest.raises(ValueError, match='multi-hot'):
         loss_fn(q, k, torch.ones(4, 2, 1), torch.ones(6, 2, 1))
+    with pytest.raises(ValueError, match='takes no self_index'):
+        loss_fn(q, k, ql, kl, torch.arange(4))

@@ -1,5 +1,5 @@
 # Copyright (c) mlcl_plugin authors. All rights reserved.
-"""BlockMoCo: MultiLabelMoCo with image ids and the image-aware head on block views."""
+"""BlockMoCo: the MoCo queue of image ids and the image-aware head on block views."""
 import copy
 import os.path as osp
 
@@ -48,6 +48,26 @@ def test_resume_restores_counters():
     a = model.loss(*make_block_batch(3, 2))['loss']
     b = fresh.loss(*make_block_batch(3, 2))['loss']
     torch.testing.assert_close(a, b)
+
+
+def test_checkpoint_layout_of_the_previous_version_loads():
+    """BlockMoCo no longer derives from MultiLabelMoCo, but its checkpoint entries are those
+    of the previous version (queue, (K,) image ids in queue_labels, counters, images_seen)."""
+    model = build_block_moco(queue_len=12)
+    for step in range(2):
+        model.loss(*make_block_batch(step, 2))
+    state = model.state_dict()
+    own = {k for k in state if not k.startswith(('backbone.', 'neck.', 'encoder_k.'))}
+    assert own == {'queue', 'queue_labels', 'queue_ptr', 'queue_filled', 'images_seen'}
+    assert state['queue_labels'].shape == (12, )
+    assert state['queue_labels'].dtype == torch.long
+    old = {k: v.clone() for k, v in state.items()}
+    fresh = build_block_moco(queue_len=12, seed=1)
+    fresh.load_state_dict(old, strict=True)
+    assert (fresh._ptr, fresh._filled, fresh._images_seen) == (4, 12, 4)
+    torch.testing.assert_close(fresh.loss(*make_block_batch(2, 2))['loss'],
+                               model.loss(*make_block_batch(2, 2))['loss'])
+    assert not hasattr(fresh, 'num_classes')  # no label classes: the class check stays away
 
 
 def test_finding4_queue_len_not_a_multiple_of_the_block_batch_is_a_fifo():

@@ -9,13 +9,14 @@ import torch.nn.functional as F
 from mmpretrain.models import SimSiam
 from mmpretrain.structures import DataSample
 
-from mlcl_plugin.models import split_block_views
+from mlcl_plugin.models import SimSiamHead, split_block_views
 from tests.test_models.test_losses.test_image_aware_loss import reference_loss
 from tests.test_models.test_selfsup.block_fixtures import build_block_simsiam, make_block_batch
 
 
 def _manual(model, views, num_images, form='log_sum'):
-    """The spec's step written out: block-major rows, cosine term, 4 x IA on [p1; z2], [p2; z1]."""
+    """The paper's step written out: block-major rows, cosine term, 4 x IA on [p1; z2] and
+    [p2; z1]."""
     x1, x2 = torch.cat(views[:4]), torch.cat(views[4:])
     z1, z2 = model.neck(model.backbone(x1))[0], model.neck(model.backbone(x2))[0]
     p1, p2 = model.head.predictor([z1])[0], model.head.predictor([z2])[0]
@@ -73,11 +74,22 @@ def test_no_stop_gradient_by_default_and_restorable():
     assert not torch.allclose(grads[False], grads[True])
 
 
+def _stock_simsiam(ours):
+    """mmpretrain's SimSiam with the stock LatentPredictHead, loaded from ``ours``."""
+    head = dict(type='LatentPredictHead', loss=dict(type='CosineSimilarityLoss'),
+                predictor=dict(type='NonLinearNeck', in_channels=8, hid_channels=4,
+                               out_channels=8, with_avg_pool=False, with_last_bn=False,
+                               with_last_bias=True, norm_cfg=dict(type='GN', num_groups=1)))
+    stock = SimSiam(backbone=copy.deepcopy(ours.backbone), neck=copy.deepcopy(ours.neck),
+                    head=head)
+    stock.load_state_dict(ours.state_dict(), strict=True)
+    return stock
+
+
 def test_one_block_with_stop_gradient_is_stock_simsiam():
     views, samples = make_block_batch(3, 4, num_blocks=1)
     ours = build_block_simsiam(ia_head=None, stop_gradient=True)
-    stock = SimSiam(backbone=copy.deepcopy(ours.backbone), neck=copy.deepcopy(ours.neck),
-                    head=copy.deepcopy(ours.head))
+    stock = _stock_simsiam(ours)
     a = ours.loss(views, samples)['loss_simsiam']
     b = stock.loss(views, samples)['loss']
     torch.testing.assert_close(a, b)
@@ -85,6 +97,20 @@ def test_one_block_with_stop_gradient_is_stock_simsiam():
     b.backward()
     for (name, p), q in zip(ours.named_parameters(), stock.parameters()):
         torch.testing.assert_close(p.grad, q.grad, msg=name)
+
+
+def test_stock_head_config_builds_a_simsiam_head_with_the_same_state():
+    """The LatentPredictHead config of a SimSiam config builds a SimSiamHead whose state dict
+    entries are the stock head's: checkpoints of either load into the other (strict)."""
+    ours = build_block_simsiam()
+    assert isinstance(ours.head, SimSiamHead)
+    stock = _stock_simsiam(ours)
+    assert list(stock.state_dict()) == [k for k in ours.state_dict()
+                                        if not k.startswith('ia_head.')]
+    ours.load_state_dict(stock.state_dict(), strict=False)  # ia_head holds no state
+    z = torch.randn(5, 8)
+    torch.testing.assert_close(ours.head(z), stock.head.predictor([z])[0])
+    assert ours.head.loss(ours.head(z), z)['loss'].shape == ()
 
 
 def test_gradients_reach_every_trainable_part():

@@ -170,6 +170,45 @@ def test_finding4_resume_other_queue_len(new_len, kept, monkeypatch):
         assert float(model.loss(*make_batch(5, 4))['queue_used']) == 0.0
 
 
+# The state-dict entries of a MultiLabelMoCo checkpoint written before the queue became a
+# LabelMemoryBank component (the queue buffers then belonged to the algorithm itself).
+PREVIOUS_LAYOUT = ('queue', 'queue_labels', 'queue_ptr', 'queue_filled', 'backbone.conv.weight',
+                   'backbone.conv.bias', 'neck.fc.weight', 'neck.fc.bias', 'encoder_k.steps',
+                   'encoder_k.module.0.conv.weight', 'encoder_k.module.0.conv.bias',
+                   'encoder_k.module.1.fc.weight', 'encoder_k.module.1.fc.bias')
+
+
+def test_checkpoint_layout_of_the_previous_version_loads_and_is_kept():
+    """The queue is a LabelMemoryBank child now, but checkpoints keep the entries `queue`,
+    `queue_labels`, `queue_ptr`, `queue_filled` at the top level: a state dict laid out as
+    the previous code wrote it loads strictly (torch and mmengine loaders) and continues the
+    run exactly, and new checkpoints have the same layout."""
+    from mmengine.runner.checkpoint import load_state_dict
+
+    model = _trained(12, 4, mode='always')
+    assert set(model.state_dict()) == set(PREVIOUS_LAYOUT)
+    # written by hand from the tensors, not through the model's state_dict hooks
+    tensors = {'queue': model.label_queue.keys, 'queue_labels': model.label_queue.labels,
+               'queue_ptr': model.label_queue.ptr, 'queue_filled': model.label_queue.filled}
+    for prefix, module in (('backbone.', model.backbone), ('neck.', model.neck),
+                           ('encoder_k.', model.encoder_k)):
+        for name, value in list(module.named_parameters()) + list(module.named_buffers()):
+            tensors[prefix + name] = value
+    old = {name: tensors[name].detach().clone() for name in PREVIOUS_LAYOUT}
+    for load in (lambda m, sd: m.load_state_dict(sd, strict=True),
+                 lambda m, sd: load_state_dict(m, sd, strict=True)):
+        fresh = build_moco(queue_len=12, queue_mode='always', seed=1)
+        load(fresh, old)
+        assert (fresh._ptr, fresh._filled) == (model._ptr, model._filled) == (4, 12)
+        reference = copy.deepcopy(model)
+        for step in (4, 5):
+            a = fresh.loss(*make_batch(step, 4))
+            b = reference.loss(*make_batch(step, 4))
+            torch.testing.assert_close(a['loss'], b['loss'])
+        torch.testing.assert_close(fresh.queue, reference.queue)
+    assert set(old) == set(fresh.state_dict())
+
+
 @pytest.mark.parametrize(('kwargs', 'match'), [
     (dict(feat_dim=6), r'checkpoint entry queue holds keys of shape \(16, 5\) but the queue '
                        r'of this model is \(16, 6\): feat_dim changed'),

@@ -78,14 +78,17 @@ def _in_batch_data(world):
 
 
 def _in_batch_step(x_q, x_k, labels):
-    """Keys from the trained encoder itself: they receive gradient through the gather."""
+    """Keys from the trained encoder itself: they receive gradient through the gather, which
+    the caller does (the head contract: heads get gathered keys, never gather themselves)."""
     from mlcl_plugin.models import MulSupConHead
+    from mlcl_plugin.models.utils import gather_no_grad, gather_with_grad
 
     torch.manual_seed(0)
     encoder = torch.nn.Linear(6, 5)
     q = torch.nn.functional.normalize(encoder(x_q), dim=1)
     k = torch.nn.functional.normalize(encoder(x_k), dim=1)
-    loss = MulSupConHead(temperature=0.2).loss_in_batch(q, k, labels)['loss']
+    keys, key_labels = gather_with_grad(k), gather_no_grad(labels)  # G*B rows, rank order
+    loss = MulSupConHead(temperature=0.2).loss(q, keys, labels, key_labels)['loss']
     loss.backward()
     grad = encoder.weight.grad.clone()
     if dist.is_initialized():
@@ -107,7 +110,7 @@ def _in_batch_worker(rank, world, init_file, out_dir):
         dist.destroy_process_group()
 
 
-def test_in_batch_head_gathers_keys_with_gradient(tmp_path):
+def test_in_batch_keys_gathered_with_gradient_by_the_caller(tmp_path):
     world = 2
     mp.spawn(_in_batch_worker, args=(world, str(tmp_path / 'init'), str(tmp_path)),
              nprocs=world, join=True)

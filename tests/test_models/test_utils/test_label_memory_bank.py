@@ -1,7 +1,10 @@
 # Copyright (c) mlcl_plugin authors. All rights reserved.
 """LabelMemoryBank: a plain-list reference queue, MultiLabelMoCo's own reference set, state
-dicts, errors, and 2 gloo processes equal to one process (keys with gradient, labels)."""
+dicts (also under an owner's names), id labels, the three modes, errors, and 2 gloo processes
+equal to one process (keys with gradient, labels)."""
+import copy
 import os.path as osp
+import pickle
 
 import pytest
 import torch
@@ -76,8 +79,8 @@ class RecordingHead(nn.Module):
         super().__init__()
         self.calls = []
 
-    def loss(self, query, keys, query_labels, key_labels):
-        self.calls.append((keys.clone(), key_labels.clone()))
+    def loss(self, query, keys, query_labels, key_labels, pair_index=None, self_index=None):
+        self.calls.append((keys.clone(), key_labels.clone(), pair_index.clone()))
         return dict(loss=query.sum() * 0)
 
 
@@ -90,12 +93,97 @@ def test_same_reference_set_as_multilabel_moco(mode):
     bank = LabelMemoryBank(size=(8, 5), num_classes=4, mode=mode)
     for step in range(5):
         model.loss(*make_batch(step, 4))
-        keys, labels = head.calls[-1]
-        ref_k, ref_y = bank(keys[:4], labels[:4])  # the step's own keys come first
+        keys, labels, pair_index = head.calls[-1]
+        assert pair_index.tolist() == [0, 1, 2, 3]  # the step's own keys come first
+        ref_k, ref_y = bank(keys[:4], labels[:4])
         torch.testing.assert_close(ref_k, keys)
         torch.testing.assert_close(ref_y, labels)
     torch.testing.assert_close(bank.keys, model.queue)
     torch.testing.assert_close(bank.labels, model.queue_labels)
+
+
+@pytest.mark.parametrize('mode', ['full', 'always', 'every_slot'])
+def test_id_labels_and_modes(mode):
+    """num_classes=None queues one integer id per key (-1 = never written); 'every_slot'
+    returns every slot from the first step (Lightly's memory bank), random keys included."""
+    bank = LabelMemoryBank(size=(6, 4), num_classes=None, mode=mode)
+    initial = bank.keys.clone()
+    assert bank.labels.dtype == torch.long
+    assert bank.labels.tolist() == [-1] * 6
+    seen = []
+    for step, (keys, _) in enumerate(_batches(3, 4)):
+        ids = torch.arange(4 * step, 4 * step + 4)
+        expected_valid = {'full': 6 if step >= 2 else 0, 'always': min(4 * step, 6),
+                          'every_slot': 6}[mode]
+        assert bank.num_valid == expected_valid
+        before_k, before_y = bank.entries()
+        ref_k, ref_y = bank(keys, ids)
+        torch.testing.assert_close(ref_k, torch.cat([keys, before_k]))
+        assert ref_y.tolist() == ids.tolist() + before_y.tolist()
+        seen.append(ids)
+        if mode == 'every_slot' and step == 0:
+            torch.testing.assert_close(before_k, initial)  # the random initial vectors
+            assert before_y.tolist() == [-1] * 6
+    # 12 ids into 6 slots: the newest 6 in ring order, pointer at 0
+    assert bank.labels.tolist() == torch.cat(seen)[-6:].tolist()
+    with pytest.raises(ValueError, match='integer ids'):
+        bank(torch.randn(2, 4), torch.zeros(2, 3))
+    with pytest.raises(ValueError, match='num_classes must be a positive int'):
+        LabelMemoryBank(size=(6, 4), num_classes=0)
+
+
+def test_entries_are_copies():
+    bank = LabelMemoryBank(size=(4, 4), num_classes=3, mode='always')
+    keys, labels = _batches(1, 4)[0]
+    bank(keys, labels)
+    got_k, got_y = bank.entries()
+    bank(*_batches(1, 4, seed=1)[0])
+    torch.testing.assert_close(got_k, keys)
+    torch.testing.assert_close(got_y.float(), labels)
+
+
+class Owner(nn.Module):
+    """An algorithm-like owner that saves its bank under its own names."""
+
+    def __init__(self, size=(8, 4)):
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+        self.bank = LabelMemoryBank(size=size, num_classes=3, mode='always', name='Owner',
+                                    options=('queue_len', 'feat_dim', 'num_classes'))
+        self.bank.save_under_owner_names(self, ('q', 'q_labels', 'q_ptr', 'q_filled'))
+
+
+def test_state_saved_under_the_owner_names():
+    owner = Owner()
+    for keys, labels in _batches(3, 4):
+        owner.bank(keys, labels)
+    state = owner.state_dict()
+    assert set(state) == {'fc.weight', 'fc.bias', 'q', 'q_labels', 'q_ptr', 'q_filled'}
+    # nested in a wrapper (DDP's `module.` prefix) the names keep the wrapper's prefix
+    assert set(nn.Sequential(owner).state_dict()) == {f'0.{k}' for k in state}
+    fresh = Owner()
+    fresh.load_state_dict(state, strict=True)
+    assert (fresh.bank._ptr, fresh.bank._filled) == (owner.bank._ptr, owner.bank._filled)
+    torch.testing.assert_close(fresh.bank.keys, owner.bank.keys)
+    # the bank's own names load too (a state dict of the component itself)
+    other = Owner()
+    other.load_state_dict({**{f'bank.{k}': v for k, v in owner.bank.state_dict().items()},
+                           'fc.weight': state['fc.weight'], 'fc.bias': state['fc.bias']})
+    torch.testing.assert_close(other.bank.keys, owner.bank.keys)
+    # checks and messages use the owner's names
+    with pytest.raises(ValueError, match=r'Owner: checkpoint entry q holds keys of shape '
+                                         r'\(8, 4\) but the queue of this model is \(8, 5\): '
+                                         r'feat_dim changed'):
+        Owner(size=(8, 5)).load_state_dict(state)
+    bad = dict(state, q_filled=torch.tensor(5))  # not full, but the pointer is not at 5
+    with pytest.raises(ValueError, match='q_ptr=4 and q_filled=5'):
+        Owner().load_state_dict(bad)
+    # hooks survive deepcopy and pickling, and act on the copy
+    for clone in (copy.deepcopy(owner), pickle.loads(pickle.dumps(owner))):
+        assert set(clone.state_dict()) == set(state)
+        clone.bank(*_batches(1, 4, seed=5)[0])
+        assert int(clone.state_dict()['q_filled']) == 8
+        assert clone.bank._ptr != owner.bank._ptr
 
 
 def test_batch_keys_keep_their_gradient_and_the_bank_stores_detached():

@@ -1,0 +1,299 @@
+# Copyright (c) mlcl_plugin authors. All rights reserved.
+r"""The supervised-contrastive computation shared by the plugin's three losses.
+
+:class:`MulSupConLoss`, :class:`ImageAwareLoss` and :class:`LabelContrastiveLoss` compute the same
+thing with different positive sets. For an anchor :math:`a` (a query row, or a query entry for
+label-level embeddings) and the reference keys :math:`b`,
+
+.. math::
+
+    s_{ab} = \frac{q_a^\top k_b}{\tau}, \qquad
+    \log p_{ab} = s_{ab} - \log \sum_{b' \in A(a)} e^{s_{ab'}},
+
+where :math:`A(a)` is the anchor's candidate set (every key unless a mask removes some, e.g. the
+anchor itself in in-batch use) and :math:`P(a) \subseteq A(a)` its positives. Two per-anchor
+terms are used:
+
+* ``'mean'`` (SupCon's :math:`L_{out}`, Khosla et al., NeurIPS 2020, Eq. 2; MulSupCon, Zhang &
+  Wu, AAAI-24, Eq. 4; MulCon stage 2, Dao et al., arXiv 2107.11626):
+  :math:`\ell_a = -\frac{1}{|P(a)|} \sum_{b \in P(a)} \log p_{ab}`;
+* ``'log_sum'`` (the image-aware loss, Chen, arXiv 2506.23156, the form its code trains with):
+  :math:`\ell_a = -\frac{1}{|P(a)|} \log \sum_{b \in P(a)} p_{ab}`.
+
+An anchor without any positive has :math:`\ell_a = 0` and no gradient; it is up to the loss
+whether it counts in the mean (see each loss's ``loss_terms``).
+
+**Temperature convention (all three losses).** ``temperature`` :math:`\tau` divides the cosine
+similarities, as above. ``base_temperature`` :math:`\tau_0` is optional: when set, the loss (the
+mean of the per-anchor terms) is multiplied by :math:`\tau / \tau_0`, the factor of SupCon's
+code that the image-aware reference keeps (:math:`\tau = 0.3`, :math:`\tau_0 = 0.07`); ``None``
+multiplies by 1. No other rescaling exists.
+
+Numerics, shared by the losses: logits and ``logsumexp`` run in at least float32 with autocast
+disabled (fp16/bf16 inputs are promoted, float64 stays float64); rows without a positive get
+finite dummy logits before ``logsumexp`` so that neither their value nor their gradient can be
+NaN (an all ``-inf`` row would give NaN gradients). Everything is a masked tensor operation: no
+Python loop over anchors or classes, no boolean indexing with a data-dependent shape, no host
+sync.
+"""
+import contextlib
+import numbers
+from typing import Optional, Tuple
+
+import torch
+from torch import nn
+
+FORMS = ('mean', 'log_sum')
+
+
+def autocast_disabled(device_type: str):
+    """Context that switches autocast off for ``device_type`` (no-op where autocast is absent).
+
+    Args:
+        device_type (str): ``'cpu'``, ``'cuda'``, ...
+
+    Returns:
+        contextlib.AbstractContextManager: the context.
+    """
+    is_available = getattr(torch.amp, 'is_autocast_available', None)
+    if is_available is not None and not is_available(device_type):
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device_type, enabled=False)
+
+
+def compute_dtype(*tensors: torch.Tensor) -> torch.dtype:
+    """The dtype the logits are computed in.
+
+    Args:
+        *tensors (Tensor): the features (queries, keys).
+
+    Returns:
+        torch.dtype: their promoted dtype, at least float32 (fp16/bf16 -> float32, float64
+        stays float64, e.g. for gradcheck).
+    """
+    dtype = torch.float32
+    for tensor in tensors:
+        dtype = torch.promote_types(dtype, tensor.dtype)
+    return dtype
+
+
+def check_temperature(name: str, value, optional: bool = False) -> Optional[float]:
+    """``value`` as a float, or raise ``ValueError`` naming ``name`` unless it is positive.
+
+    Args:
+        name (str): the argument's name, for the message.
+        value (float, optional): the value to check.
+        optional (bool): accept ``None`` (returned as is). Defaults to False.
+
+    Returns:
+        float | None: the checked value.
+    """
+    if optional and value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+        raise ValueError(f'{name} must be a positive number, got {value!r}')
+    return float(value)
+
+
+def scaled_logits(query: torch.Tensor, keys: torch.Tensor, temperature: float) -> torch.Tensor:
+    r"""``(query / tau) @ keys.T``, the ``B x K`` logits :math:`s_{ab}`.
+
+    Call inside :func:`autocast_disabled` with inputs already in the compute dtype. Dividing the
+    ``B x D`` queries is cheaper than dividing the ``B x K`` product.
+
+    Args:
+        query (Tensor): ``B x D`` anchors.
+        keys (Tensor): ``K x D`` keys.
+        temperature (float): :math:`\tau`.
+
+    Returns:
+        Tensor: ``B x K`` logits.
+    """
+    return (query / temperature) @ keys.t()
+
+
+def supcon_terms(logits: torch.Tensor,
+                 positives: torch.Tensor,
+                 candidates: Optional[torch.Tensor] = None,
+                 form: str = 'mean') -> Tuple[torch.Tensor, torch.Tensor]:
+    r"""Per-anchor terms :math:`\ell_a` from the logits and the masks.
+
+    Args:
+        logits (Tensor): ``B x K`` logits :math:`s_{ab}` (compute dtype).
+        positives (Tensor): ``B x K`` bool, :math:`P(a)`; must lie inside ``candidates``.
+        candidates (Tensor, optional): ``B x K`` bool, :math:`A(a)`. Defaults to None (every
+            key).
+        form (str): ``'mean'`` or ``'log_sum'`` (see the module docstring). Defaults to
+            ``'mean'``.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``(B,)`` terms :math:`\ell_a` (0 for anchors without a
+        positive) and ``(B,)`` bool, whether the anchor has a positive.
+    """
+    num_pos = positives.sum(dim=1)  # B
+    has_pos = num_pos > 0  # B
+    if candidates is not None:
+        logits = logits.masked_fill(~candidates, float('-inf'))
+    # Rows without a positive are dropped below; finite dummy logits keep their logsumexp and
+    # its gradient free of NaN (an all -inf row would give NaN).
+    logits = torch.where(has_pos[:, None], logits, torch.zeros_like(logits))
+    log_den = torch.logsumexp(logits, dim=1)  # B
+    if form == 'mean':
+        log_prob = logits - log_den[:, None]  # B x K
+        # `where`, not a product: masked-out candidates hold -inf, and -inf * 0 is NaN
+        pos_log_prob = torch.where(positives, log_prob, torch.zeros_like(log_prob)).sum(dim=1)
+    elif form == 'log_sum':
+        pos_logits = logits.masked_fill(~positives, float('-inf'))
+        pos_logits = torch.where(has_pos[:, None], pos_logits, torch.zeros_like(pos_logits))
+        pos_log_prob = torch.logsumexp(pos_logits, dim=1) - log_den  # B
+    else:
+        raise ValueError(f'form must be one of {FORMS}, got {form!r}')
+    terms = -pos_log_prob / num_pos.clamp_min(1).to(logits.dtype)
+    return torch.where(has_pos, terms, torch.zeros_like(terms)), has_pos
+
+
+def mean_log_prob_from_sums(pos_logit_sums: torch.Tensor, num_pos: torch.Tensor,
+                            log_den: torch.Tensor) -> torch.Tensor:
+    r"""The ``'mean'`` term's sum from positive-logit sums, without any ``B x K`` positive mask.
+
+    :math:`\sum_{b \in P} \log p_{ab} = \sum_{b \in P} s_{ab} - |P| \log \sum_{b'} e^{s_{ab'}}`:
+    when the positive sets do not depend on the anchor (MulSupCon's per-label sets), the sums
+    :math:`\sum_{b \in P} s_{ab}` come from one product with the positive keys' sums, so the
+    ``B x K x C`` label product is never formed.
+
+    Args:
+        pos_logit_sums (Tensor): ``B x C`` sums :math:`\sum_{b \in P_j} s_{ib}`.
+        num_pos (Tensor): ``(C,)`` positive counts :math:`|P_j|`.
+        log_den (Tensor): ``(B,)`` log-denominators :math:`\log \sum_{b} e^{s_{ib}}`.
+
+    Returns:
+        Tensor: ``B x C`` sums of the positives' log-probabilities,
+        :math:`\sum_{b \in P_j} \log p_{ib}` (the term is minus this over :math:`|P_j|`).
+    """
+    return pos_logit_sums - log_den[:, None] * num_pos[None, :]
+
+
+def check_features(query: torch.Tensor, keys: torch.Tensor, dims: int = 2) -> None:
+    """Shape checks of anchors and keys (Python-level, no host sync).
+
+    Args:
+        query (Tensor): anchors, ``B x ... x D`` with ``dims`` dimensions.
+        keys (Tensor): keys, ``K x ... x D``, the same shape after the first dimension.
+        dims (int): expected number of dimensions. Defaults to 2.
+
+    Raises:
+        ValueError: wrong number of dimensions, no key, or other feature shapes.
+    """
+    shape = 'B x D and K x D' if dims == 2 else 'B x L x D and K x L x D'
+    if query.dim() != dims or keys.dim() != dims:
+        raise ValueError(f'query and keys must be {dims}-D ({shape}), got shapes '
+                         f'{tuple(query.shape)} and {tuple(keys.shape)}')
+    if keys.shape[0] == 0:
+        raise ValueError(f'keys must hold at least one key, got {tuple(keys.shape)}')
+    if query.shape[1:] != keys.shape[1:]:
+        what = 'feature dimension' if dims == 2 else 'number of labels and feature dimension'
+        raise ValueError(f'query and keys must have the same {what}, got query '
+                         f'{tuple(query.shape)} and keys {tuple(keys.shape)}')
+
+
+def check_self_index(self_index: Optional[torch.Tensor], num_queries: int) -> None:
+    """Shape and dtype check of ``self_index`` (Python-level, no host sync).
+
+    Args:
+        self_index (Tensor, optional): ``(B,)`` integer rows, or None.
+        num_queries (int): ``B``.
+
+    Raises:
+        ValueError: not a 1-D integer tensor with one entry per query row.
+    """
+    if self_index is None:
+        return
+    if (not isinstance(self_index, torch.Tensor) or self_index.dim() != 1
+            or self_index.shape[0] != num_queries):
+        raise ValueError('self_index must be a 1-D tensor with one entry per query row '
+                         f'({num_queries}), got '
+                         f'{getattr(self_index, "shape", type(self_index).__name__)}')
+    if self_index.is_floating_point() or self_index.dtype == torch.bool:
+        raise ValueError(f'self_index must hold integer indices, got dtype {self_index.dtype}')
+
+
+class ContrastiveLoss(nn.Module):
+    r"""Base of the plugin's contrastive losses: one call, one temperature convention.
+
+    Every loss is called as ``loss(query, keys, query_labels, key_labels, self_index=None)``
+    and returns a scalar; subclasses build the masks and call :func:`supcon_terms` (or
+    :func:`mean_log_prob_from_sums`) in :meth:`loss_terms`. A plain :class:`torch.nn.Module`,
+    usable without mmengine (the registration of the subclasses only lets configs build them).
+
+    Args:
+        temperature (float): :math:`\tau`, divides the cosine similarities.
+        base_temperature (float, optional): :math:`\tau_0`; the loss is multiplied by
+            :math:`\tau / \tau_0`. None multiplies by 1. Defaults to None.
+    """
+
+    def __init__(self, temperature: float, base_temperature: Optional[float] = None) -> None:
+        super().__init__()
+        self.temperature = check_temperature('temperature', temperature)
+        self.base_temperature = check_temperature('base_temperature', base_temperature,
+                                                  optional=True)
+
+    @property
+    def scale(self) -> float:
+        r"""The factor :math:`\tau / \tau_0` applied to the loss (1 without a base temperature)."""
+        if self.base_temperature is None:
+            return 1.0
+        return self.temperature / self.base_temperature
+
+    def forward(self,
+                query: torch.Tensor,
+                keys: torch.Tensor,
+                query_labels: torch.Tensor,
+                key_labels: torch.Tensor,
+                self_index: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Compute the loss: the sum of :meth:`loss_terms` over its count (at least 1).
+
+        Args:
+            query (Tensor): anchors, L2-normalised (shape per subclass).
+            keys (Tensor): reference keys, L2-normalised.
+            query_labels (Tensor): labels of the anchors (encoding per subclass).
+            key_labels (Tensor): labels of the keys.
+            self_index (Tensor, optional): ``(B,)`` row of each query among the keys when the
+                queries are keys too (in-batch use): that key is neither a candidate nor a
+                positive for its own query. Defaults to None.
+
+        Returns:
+            Tensor: scalar loss, float32 (float64 for float64 inputs).
+        """
+        total, count = self.loss_terms(query, keys, query_labels, key_labels, self_index)
+        return total / count.clamp_min(1)
+
+    def in_batch(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Every row against every other row of the same set (SimCLR / SupCon style).
+
+        Args:
+            features (Tensor): rows used as both queries and keys, L2-normalised.
+            labels (Tensor): their labels.
+
+        Returns:
+            Tensor: scalar loss, ``self(features, features, labels, labels, arange(N))``.
+        """
+        self_index = torch.arange(features.shape[0], device=features.device)
+        return self(features, features, labels, labels, self_index)
+
+    def loss_terms(self,
+                   query: torch.Tensor,
+                   keys: torch.Tensor,
+                   query_labels: torch.Tensor,
+                   key_labels: torch.Tensor,
+                   self_index: Optional[torch.Tensor] = None
+                   ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The loss as ``(sum of terms, number of terms)``, both scalars.
+
+        A distributed caller divides each rank's sum by the number summed over ranks (see
+        :func:`mlcl_plugin.models.utils.global_mean_factor`), so the DDP-averaged loss equals
+        the loss of the concatenated batch. The base temperature factor is in the sum.
+
+        Returns:
+            tuple[Tensor, Tensor]: scalar sum (with gradient) and scalar count (no gradient).
+        """
+        raise NotImplementedError

@@ -1,0 +1,96 @@
+# Copyright (c) mlcl_plugin authors. All rights reserved.
+"""The shared supervised-contrastive core against per-anchor loops of its two forms (SupCon's
+L_out, Khosla et al. 2020, Eq. 2; the image-aware log of the summed positive probability, Chen,
+arXiv 2506.23156), and the three losses reducing to one another where their positive sets
+coincide (one call order, one temperature convention)."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mlcl_plugin.models.losses import ImageAwareLoss, LabelContrastiveLoss, MulSupConLoss
+from mlcl_plugin.models.losses.contrastive_core import (
+    mean_log_prob_from_sums,
+    supcon_terms,
+)
+
+
+def _loop_terms(logits, positives, candidates, form):
+    """One anchor at a time, from the definitions (loops on purpose)."""
+    out = []
+    for a in range(logits.shape[0]):
+        cand = [b for b in range(logits.shape[1]) if candidates is None or candidates[a, b]]
+        pos = [b for b in cand if positives[a, b]]
+        if not pos:
+            out.append(logits.new_zeros(()))
+            continue
+        log_den = torch.logsumexp(logits[a, cand], dim=0)
+        if form == 'mean':
+            out.append(-sum(logits[a, b] - log_den for b in pos) / len(pos))
+        else:
+            out.append(-(torch.logsumexp(logits[a, pos], dim=0) - log_den) / len(pos))
+    return torch.stack(out)
+
+
+@pytest.mark.parametrize('form', ['mean', 'log_sum'])
+@pytest.mark.parametrize('with_candidates', [False, True])
+def test_terms_match_the_loops(form, with_candidates):
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(6, 9, generator=g, dtype=torch.float64).requires_grad_()
+    candidates = torch.rand(6, 9, generator=g) < 0.7 if with_candidates else None
+    positives = torch.rand(6, 9, generator=g) < 0.3
+    positives[2] = False  # an anchor without positive
+    if candidates is not None:
+        positives &= candidates
+    terms, has_pos = supcon_terms(logits, positives, candidates, form)
+    ref = _loop_terms(logits, positives, candidates, form)
+    torch.testing.assert_close(terms, ref)
+    assert has_pos.tolist() == (positives.sum(1) > 0).tolist()
+    grad, = torch.autograd.grad(terms.sum(), logits)
+    ref_grad, = torch.autograd.grad(ref.sum(), logits)
+    torch.testing.assert_close(grad, ref_grad)
+    assert torch.isfinite(grad).all()
+    with pytest.raises(ValueError, match='form must be one of'):
+        supcon_terms(logits, positives, form='median')
+
+
+def test_sums_form_equals_the_mask_form():
+    """MulSupCon's per-label sums give the same mean log-probabilities as a B x K mask."""
+    g = torch.Generator().manual_seed(1)
+    q = F.normalize(torch.randn(5, 4, generator=g, dtype=torch.float64), dim=1)
+    k = F.normalize(torch.randn(12, 4, generator=g, dtype=torch.float64), dim=1)
+    yk = (torch.rand(12, 3, generator=g) < 0.4).double()
+    logits = q @ k.t() / 0.1
+    log_den = torch.logsumexp(logits, dim=1)
+    sums = mean_log_prob_from_sums((q / 0.1) @ (yk.t() @ k).t(), yk.sum(0), log_den)  # B x C
+    log_prob = logits - log_den[:, None]
+    torch.testing.assert_close(sums, log_prob @ yk)
+
+
+def test_losses_agree_where_their_positive_sets_coincide():
+    """Single-label keys: MulSupCon's 'all' (same label set), the image-aware 'supcon' form
+    (same id, no base temperature) and the label-level loss with one class (same class) are the
+    same SupCon L_out of the same logits."""
+    g = torch.Generator().manual_seed(2)
+    q = F.normalize(torch.randn(6, 5, generator=g, dtype=torch.float64), dim=1)
+    k = F.normalize(torch.randn(10, 5, generator=g, dtype=torch.float64), dim=1)
+    ids_q = torch.randint(0, 3, (6, ), generator=g)
+    ids_k = torch.randint(0, 3, (10, ), generator=g)
+    tau = 0.2
+    mulsupcon = MulSupConLoss(tau, positives='all')(q, k, F.one_hot(ids_q, 3),
+                                                    F.one_hot(ids_k, 3))
+    image_aware = ImageAwareLoss(tau, None, form='supcon')(q, k, ids_q, ids_k)
+    torch.testing.assert_close(mulsupcon, image_aware)
+    # one class, every entry present: every key is a positive of every anchor
+    ones_q, ones_k = torch.ones(6, 1), torch.ones(10, 1)
+    label_level = LabelContrastiveLoss(tau)(q[:, None], k[:, None], ones_q, ones_k)
+    same = ImageAwareLoss(tau, None, form='supcon')(q, k, torch.zeros(6, dtype=torch.long),
+                                                    torch.zeros(10, dtype=torch.long))
+    torch.testing.assert_close(label_level, same)
+    # the base temperature multiplies the loss by tau / tau0 in both losses that take one
+    torch.testing.assert_close(
+        LabelContrastiveLoss(tau, 0.05)(q[:, None], k[:, None], ones_q, ones_k),
+        label_level * tau / 0.05)
+    torch.testing.assert_close(
+        ImageAwareLoss(tau, 0.05, form='supcon')(q, k, torch.zeros(6, dtype=torch.long),
+                                                 torch.zeros(10, dtype=torch.long)),
+        same * tau / 0.05)
