@@ -7,7 +7,7 @@ the plugin through ``custom_imports``, i.e. before the runner initialises distri
 training, wraps the model, resumes or loads ``Pretrained`` weights (also inside each
 ``torchrun`` worker).
 
-Fixes (numbers refer to the breakage table of the project's dependency notes):
+Fixes (the B numbers are short labels of the breakages, used in comments and tests):
 
 * **B1 checkpoint loading, safely** — mmengine 0.10.7 calls ``torch.load`` with torch's default
   ``weights_only``: ``False`` before torch 2.6 (a crafted ``.pth`` runs its embedded code), and

@@ -1,4 +1,4 @@
-# BCE from scratch on yeast: the reference's `train` without a pretrained model (spec 3.6), i.e.
+# BCE from scratch on yeast: the reference's `train` without a pretrained model (docs/algorithms/mulsupcon.md), i.e.
 # the fine-tuning recipe (backbone lr x 0.1 included, as the reference code does) on a randomly
 # initialised MLP.
 _base_ = '../mulsupcon_vector/benchmarks/mlp_1xb32-finetune-adam-1500it_yeast.py'

@@ -1,5 +1,5 @@
 # Block-wise SSL pretraining on COCO 2017 train, the faithful reproduction of the arXiv 2506.23156
-# COCO script (ALGORITHMS.md 2.6): ResNet-50 from scratch, 2 x 2 blocks with gamma 0.3, 8 views,
+# COCO script (docs/algorithms/blockwise.md): ResNet-50 from scratch, 2 x 2 blocks with gamma 0.3, 8 views,
 # SimSiam + 4 x image-aware loss, 124 images per step (2 GPUs x 62, SyncBN, drop_last), SGD
 # momentum 0.9, weight decay 1e-4, lr 0.05 x batch x 4 / 256 = 0.096875 (the x 4 counts the blocks),
 # half-cosine per epoch without warm-up, 400 epochs, seed 3407; the predictor lr is not fixed.

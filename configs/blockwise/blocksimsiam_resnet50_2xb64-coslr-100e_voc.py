@@ -1,5 +1,5 @@
 # Block-wise SSL pretraining on PASCAL VOC 2012 trainval (arXiv 2506.23156 VOC script,
-# ALGORITHMS.md 2.6): as the COCO config with gamma 0.2 (blocks are 70 % of each side), 128 images
+# docs/algorithms/blockwise.md): as the COCO config with gamma 0.2 (blocks are 70 % of each side), 128 images
 # per step (2 GPUs x 64), lr 0.05 x 128 x 4 / 256 = 0.1, 100 epochs. (The reference VOC script
 # predates its current model code; the model here is the COCO one.) mmpretrain's VOC dataset reads
 # the VOC2012 tree like the VOC2007 one.

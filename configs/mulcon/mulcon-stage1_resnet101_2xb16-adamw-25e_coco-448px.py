@@ -1,4 +1,4 @@
-# MulCon stage 1 (Dao et al., arXiv 2107.11626; ALGORITHMS.md 4.2/4.3): ImageNet ResNet-101 ->
+# MulCon stage 1 (Dao et al., arXiv 2107.11626; docs/algorithms/mulcon.md): ImageNet ResNet-101 ->
 # label-wise attention (2 token self-attention blocks, cross-attention from 80 label queries,
 # label self-attention; 4 heads, 1024-d label embeddings) -> 80 per-label linear scorers, BCE only.
 # COCO 2014 at 448 px, AdamW (lr 2e-4, backbone x0.1, wd 1e-4), global batch 32, 25 epochs:

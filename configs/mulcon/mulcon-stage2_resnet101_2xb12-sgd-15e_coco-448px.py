@@ -1,4 +1,4 @@
-# MulCon stage 2 (ALGORITHMS.md 4.4): BCE + 0.5 x label-level SupCon (tau 0.2) over the projected
+# MulCon stage 2 (docs/algorithms/mulcon.md): BCE + 0.5 x label-level SupCon (tau 0.2) over the projected
 # (1024 -> 1024 -> 128), L2-normalised embeddings of the labels present in each image, two views
 # per image (warp-resize 448 + flip + RandAugment each), positives = the same class in other
 # images and in the other view. Initialised from the stage-1 EMA checkpoint of epoch 15 (its

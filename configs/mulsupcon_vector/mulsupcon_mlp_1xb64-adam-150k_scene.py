@@ -1,5 +1,5 @@
 # MulSupCon pretraining on scene vectors (Mulan split; pretraining sees the 969 training rows
-# outside the 20 % validation carve-out) with the yeast reference settings (spec 3.2-3.5): MLP
+# outside the 20 % validation carve-out) with the yeast reference settings (docs/algorithms/mulsupcon.md): MLP
 # backbone 294 -> 256 -> 512 -> 256 (ReLU, dropout 0.2), projection 256 -> 256 -> 256, queue of 256 keys
 # and their labels, key-encoder momentum 0.999 (mmengine convention: momentum=0.001), tau 0.1,
 # two views masked independently with p = 0.5, Adam 4e-4 / wd 1e-5, batch 64, 150k iterations.

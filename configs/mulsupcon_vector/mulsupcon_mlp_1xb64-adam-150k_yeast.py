@@ -1,4 +1,4 @@
-# MulSupCon pretraining on yeast vectors with the reference settings (spec 3.2-3.5): MLP backbone
+# MulSupCon pretraining on yeast vectors with the reference settings (docs/algorithms/mulsupcon.md): MLP backbone
 # 103 -> 256 -> 512 -> 256 (ReLU, dropout 0.2), projection 256 -> 256 -> 256, queue of 256 keys
 # and their labels, key-encoder momentum 0.999 (mmengine convention: momentum=0.001), tau 0.1,
 # two views masked independently with p = 0.5, Adam 4e-4 / wd 1e-5, batch 64, 150k iterations.

@@ -2,18 +2,18 @@
 """Benchmark MulCon's label-level part: batched (ours) vs. a loop-over-classes formulation.
 
 One forward+backward of everything after the backbone in a MulCon stage-2 step
-(ALGORITHMS.md section 4): label-wise attention neck on a ``B x C x H x W`` C5 map, the ``L``
-per-label classifiers with mean BCE, the projector and the label-level SupCon loss
-(tau 0.2, weight 0.5) over the present labels.
+(Dao et al., arXiv 2107.11626; docs/algorithms/mulcon.md): label-wise attention neck on a
+``B x C x H x W`` C5 map, the ``L`` per-label classifiers with mean BCE, the projector and the
+label-level SupCon loss (tau 0.2, weight 0.5) over the present labels.
 
 * ``batched``: :class:`LabelWiseAttentionNeck` -> :class:`LabelWiseLinearClsHead`'s one
   batched product -> BCE over ``B x L`` at once -> projector on all ``B x L`` embeddings ->
   :class:`LabelContrastiveLoss` (presence masks, no host sync).
-* ``loop``: the same neck, then the formulation the spec describes for the reference code
-  (section 4.6; written here from that description): ``L`` separate ``nn.Linear(E, 1)``
-  classifiers called in a Python loop, ``L`` BCE terms in a loop, the present-label list built
-  by a double Python loop over (sample, class) testing each label on the host, then projector
-  and a SupCon ``L_out`` on the ``M`` gathered embeddings.
+* ``loop``: the same neck, then the reference code's formulation
+  (docs/algorithms/mulcon.md; written here from a description of it): ``L`` separate
+  ``nn.Linear(E, 1)`` classifiers called in a Python loop, ``L`` BCE terms in a loop, the
+  present-label list built by a double Python loop over (sample, class) testing each label on the
+  host, then projector and a SupCon ``L_out`` on the ``M`` gathered embeddings.
 
 Both use the same weights; the script checks that the two losses agree before timing. Two
 timings: ``full`` (neck + heads + loss, the issue's measure) and ``heads+loss`` (embeddings
@@ -84,7 +84,7 @@ class Batched(nn.Module):
 
 
 class Loop(nn.Module):
-    """Loop-over-classes formulation with the same weights (written from the spec)."""
+    """Loop-over-classes formulation with the same weights (written from a description)."""
 
     def __init__(self, neck, head, projector, tau=0.2, weight=0.5):
         super().__init__()

@@ -6,13 +6,14 @@ a queue of Q entries, no grad, as with a momentum encoder):
 
 * ``ours``: ``MulSupConLoss`` (B x K logits, one logsumexp and C x K x D class sums of the keys).
 * ``(a) ref rows``: the reference code's per-(anchor, label)-row formulation, written here from
-  the project's spec (ALGORITHMS.md §3.11): R = Σ|y_i| score rows x K columns (the query
-  repeated per label, then a textbook SupCon L_out over the rows), mask from an
+  a description of that code (docs/algorithms/mulsupcon.md): R = Σ|y_i| score rows x K
+  columns (the query repeated per label, then a textbook SupCon L_out over the rows), mask from an
   (R x C)·(C x K) product, per-row weights from a Python list comprehension after ``.tolist()``.
 * ``(b) moco``: plain MoCo InfoNCE: positive logit q·k_own, negatives = the queue,
   cross-entropy with target 0.
-* ``(c) logp @ Y form``: the spec's vectorised form (§3.3: one B x K ``log_softmax`` and one
-  (B x K)·(K x C) product), shown for comparison with the class-sum evaluation ``ours`` uses.
+* ``(c) logp @ Y form``: the vectorised form of MulSupCon's Eq. 4-5 (one B x K ``log_softmax``
+  and one (B x K)·(K x C) product), shown for comparison with the class-sum evaluation ``ours``
+  uses.
 
 Time is the median over ``--repeats`` of one forward+backward (methods interleaved, so load
 drift hits all alike). Peak memory on CPU: each method runs in a fresh subprocess; after one
@@ -81,7 +82,7 @@ def make_inputs(batch, queue, dim, classes, mean_labels, alpha, seed, device):
 
 
 def reference_rows_loss(query, keys, query_labels, key_labels, temperature, per_sample=False):
-    """Per-(anchor, label)-row formulation of the reference code (spec §3.11).
+    """Per-(anchor, label)-row formulation of the reference code (docs/algorithms/mulsupcon.md).
 
     Every (anchor, label) pair becomes one anchor row (the query repeated per label), scored
     against all keys and fed to a textbook SupCon (L_out) criterion over R rows.
@@ -115,7 +116,7 @@ def moco_loss(query, keys, temperature):
 
 
 def spec_form_loss(query, keys, query_labels, key_labels, temperature):
-    """The spec's vectorised MulSupCon (weighting 'none'): G = log_softmax(S / tau) @ Y."""
+    """The logp @ Y vectorised MulSupCon (weighting 'none'): G = log_softmax(S / tau) @ Y."""
     logp = F.log_softmax(query @ keys.t() / temperature, dim=1)  # B x K
     n = key_labels.sum(dim=0)  # C
     pairs = query_labels * (n > 0).float()  # B x C

@@ -278,7 +278,7 @@ def main(argv=None):
           f'{"quick" if args.quick else "full" if args.pretrain_iters == 150000 else "custom"}'
           f' schedule; wall time {total / 60:.1f} min')
     print('"oracle" = each metric maximised over thresholds 0.1..0.9 on the test split itself '
-          '(the papers\' protocol, spec 3.7); "thr 0.5" = a fixed threshold.')
+          '(the papers\' protocol, see docs/metrics.md); "thr 0.5" = a fixed threshold.')
     for ds in args.datasets:
         print_table(ds, all_results[ds], args.seeds)
     with open(osp.join(args.work_dir, 'results.json'), 'w') as f:

@@ -1,4 +1,4 @@
-# COCO 2014 multi-label classification at 448 px, ML-GCN split (MulCon, ALGORITHMS.md 4.3/4.5):
+# COCO 2014 multi-label classification at 448 px, ML-GCN split (MulCon, docs/algorithms/mulcon.md):
 # train2014 / val2014, images without annotations dropped, classes in alphabetical order.
 # Train: RandomResizedCrop 448 (area 0.875-1) + flip + RandAugment; test: warp-resize 448 x 448.
 # The reference's RandAugment is the PyPI `randaugment` package with its defaults; mmpretrain's

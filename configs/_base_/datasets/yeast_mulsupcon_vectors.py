@@ -3,7 +3,7 @@
 #   ln -s /path/to/shared/data/yeast_mulsupcon data/yeast_mulsupcon
 # The .npz files hold exactly the arrays of the authors' yeast_official_*.hdf5 files (the
 # .hdf5 ones load too, with the `hdf5` extra). Features are standardised with the statistics
-# of the training file for every split (StandardScaler fitted on train, spec 3.4).
+# of the training file for every split (StandardScaler fitted on train, as MulSupCon's code).
 dataset_type = 'MulanDataset'
 data_root = 'data/yeast_mulsupcon/'
 num_features = 103
@@ -51,7 +51,7 @@ test_dataloader = dict(
         scaler_file='yeast_official_train.npz',
         test_mode=True,
         pipeline=test_pipeline))
-# Model selection on the validation BCE (spec 3.6); the test split reports the fixed 0.5
+# Model selection on the validation BCE (docs/algorithms/mulsupcon.md); the test split reports the fixed 0.5
 # threshold AND the papers' per-metric oracle threshold sweep (labelled oracle_*).
 val_evaluator = dict(type='MultiLabelPaperMetric', thr=0.5, bce=True)
 test_evaluator = dict(type='MultiLabelPaperMetric', thr=0.5, oracle=True, bce=True)

@@ -1,4 +1,4 @@
-# MulSupCon vector downstream schedule (spec 3.5/3.6): Adam lr 4e-4, 30 "epochs" of 50 iterations
+# MulSupCon vector downstream schedule (docs/algorithms/mulsupcon.md): Adam lr 4e-4, 30 "epochs" of 50 iterations
 # at batch 32, validation after every epoch; ReduceLROnPlateau on the validation BCE (factor 0.1,
 # patience 2, cooldown 1, relative threshold 1e-3); early stop after 20 epochs without a better
 # validation BCE. The configs add the early stop and the checkpoint of lowest validation BCE.

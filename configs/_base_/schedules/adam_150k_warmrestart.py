@@ -1,4 +1,4 @@
-# MulSupCon vector pretraining schedule (spec 3.5): Adam lr 4e-4, weight decay 1e-5, 150 "epochs"
+# MulSupCon vector pretraining schedule (docs/algorithms/mulsupcon.md): Adam lr 4e-4, weight decay 1e-5, 150 "epochs"
 # of 1000 iterations, cosine annealing with warm restarts (T0 = 50 epochs, T_mult = 2, so two
 # cycles of 50k and 100k iterations, eta_min 1e-4). The reference steps its scheduler once per
 # 1000 iterations; here the cosine moves every iteration (same curve, without the staircase).

@@ -1,4 +1,4 @@
-# The reference model of arXiv 2506.23156 (ALGORITHMS.md 2.2, 2.4): SimSiam with a ResNet-50 from
+# The reference model of arXiv 2506.23156 (docs/algorithms/blockwise.md): SimSiam with a ResNet-50 from
 # scratch (zero-initialised last BN of every residual block, SyncBN), 3-layer 2048-d projector
 # ending in BN without affine, 2048 -> 512 -> 2048 predictor; loss = SimSiam term (no
 # stop-gradient, as the reference) + 4 x image-aware term (log of the positive sum / |P|,

@@ -1,4 +1,4 @@
-# COCO 2017 train for block-wise self-supervised pretraining (arXiv 2506.23156, ALGORITHMS.md 2.3):
+# COCO 2017 train for block-wise self-supervised pretraining (arXiv 2506.23156, docs/algorithms/blockwise.md):
 # every image is cut once into a 2 x 2 grid of overlapping blocks (each 1/2 + gamma of each side,
 # gamma 0.3 as the reference COCO script) and the reference's two view pipelines T1 / T2 run on
 # every block -> 8 views per image (views 0-3: T1 on TL, BL, TR, BR; 4-7: T2 on the same blocks).

@@ -1,5 +1,5 @@
 # Multi-label linear evaluation of a block-wise pretrained ResNet-50 on COCO 2017, the protocol of
-# the arXiv 2506.23156 code (ALGORITHMS.md 2.7): frozen backbone with every BN in eval mode,
+# the arXiv 2506.23156 code (docs/algorithms/blockwise.md): frozen backbone with every BN in eval mode,
 # last-stage features pooled as (global max + global average) / 2, one linear layer 2048 -> 80
 # (weights N(0, 0.01), bias 0) trained with BCE; train2017 with RandomResizedCrop(448) + flip,
 # val2017 resized to 448 x 448 (no crop); SGD momentum 0.9, no weight decay, lr 10 x 64 / 256 = 2.5

@@ -1,5 +1,5 @@
 # Multi-label linear evaluation of a block-wise pretrained ResNet-50 on PASCAL VOC, the protocol of
-# the arXiv 2506.23156 code (ALGORITHMS.md 2.7): frozen backbone (BN in eval mode),
+# the arXiv 2506.23156 code (docs/algorithms/blockwise.md): frozen backbone (BN in eval mode),
 # (global max + global average) / 2 pooling, linear 2048 -> 20 (N(0, 0.01), bias 0), BCE; train on
 # VOC 2012 trainval with RandomResizedCrop(224) + flip, test on VOC 2007 test with resize 256 +
 # centre crop 224; SGD momentum 0.9, no weight decay, lr 1 x 64 / 256 = 0.25 at 64 images per

@@ -1,4 +1,4 @@
-# Fine-tuning of a MulSupCon-pretrained MLP on yeast (spec 3.6): all parameters trained, Adam
+# Fine-tuning of a MulSupCon-pretrained MLP on yeast (docs/algorithms/mulsupcon.md): all parameters trained, Adam
 # 4e-4 with the backbone at 0.1x (4e-5); 30 "epochs" x 50 iterations at batch 32; test metrics at
 # the checkpoint of lowest validation BCE. Pass the pretraining checkpoint:
 #   python tools/train.py configs/mulsupcon_vector/benchmarks/mlp_1xb32-finetune-adam-1500it_yeast.py \
@@ -23,7 +23,7 @@ model = dict(
 optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
 
 # Early stop after 20 validations without a lower BCE; keep the checkpoint of lowest
-# validation BCE, whose test metrics are the reported ones (spec 3.6).
+# validation BCE, whose test metrics are the reported ones (docs/algorithms/mulsupcon.md).
 custom_hooks = [
     dict(type='MultiLabelClassCheckHook'),
     dict(type='EarlyStoppingHook', monitor='multi-label/bce', rule='less', min_delta=0.0,

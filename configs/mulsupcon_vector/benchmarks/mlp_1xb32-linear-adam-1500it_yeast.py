@@ -1,4 +1,4 @@
-# Linear probe of a MulSupCon-pretrained MLP on yeast (spec 3.6): backbone frozen and kept in eval
+# Linear probe of a MulSupCon-pretrained MLP on yeast (docs/algorithms/mulsupcon.md): backbone frozen and kept in eval
 # mode (no dropout), Adam 4e-4 on the linear layer; otherwise as the fine-tuning config.
 #   python tools/train.py configs/mulsupcon_vector/benchmarks/mlp_1xb32-linear-adam-1500it_yeast.py \
 #     --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/<pretrain>/iter_150000.pth

@@ -1,8 +1,8 @@
 # Copyright (c) mlcl_plugin authors. All rights reserved.
 """Block-wise augmentation (BAM) of arXiv 2506.23156: overlapping blocks of one image as views.
 
-Implemented from the project's algorithm specification (``ALGORITHMS.md`` §2.3), not from the
-reference code.
+Written from a description of the reference's behaviour (``docs/algorithms/blockwise.md``), not
+from the reference code.
 """
 import copy
 import numbers
@@ -21,7 +21,7 @@ def reference_pipelines(size: int = 224) -> List[List[dict]]:
     T1: RandomResizedCrop(size, scale 0.2-1) -> ColorJitter(0.4, 0.4, 0.4, 0.1) with p 0.8 ->
     grayscale p 0.2 -> Gaussian blur sigma in [0.1, 2] with p 0.5 -> solarize p 0.5 ->
     horizontal flip p 0.5. T2 is identical except blur p 0.1 and solarize p 0.2
-    (``ALGORITHMS.md`` §2.3.3). The solarize threshold 128 is PIL's default (inferred).
+    (the reference's COCO script). The solarize threshold 128 is PIL's default (inferred).
 
     Args:
         size (int): output side of the square crops. Defaults to 224.
@@ -72,8 +72,8 @@ def block_boxes(width: int, height: int, gamma: float,
                 grid: Tuple[int, int] = (2, 2)) -> np.ndarray:
     """Pixel boxes of the overlapping blocks of a ``width x height`` image.
 
-    The geometry of the 2506.23156 reference (``ALGORITHMS.md`` §2.3.1) for a 2 x 2 grid: the
-    blocks are anchored at the corners and each covers ``1/2 + gamma`` of each side
+    The geometry of the 2506.23156 reference (``docs/algorithms/blockwise.md``) for a 2 x 2
+    grid: the blocks are anchored at the corners and each covers ``1/2 + gamma`` of each side
     (``W // 2 + gamma * W``, rounded as PIL rounds a float crop box). Order: column-major,
     i.e. top-left, bottom-left, top-right, bottom-right for 2 x 2 (the reference's order).
 
@@ -121,11 +121,11 @@ class BlockWiseAug(BaseTransform):
     """Cut the image into overlapping blocks and run every view pipeline on every block.
 
     The block-wise augmentation module of "Self-Supervised Contrastive Learning for
-    Multi-Label Images" (arXiv 2506.23156, ``ALGORITHMS.md`` §2.3): the decoded image is cut
-    once into a fixed grid of overlapping blocks (default 2 x 2 anchored at the corners, each
-    ``1/2 + gamma`` of each side, see :func:`block_boxes`), and each of the N pipelines
-    (default 2: the reference's T1 and T2, :func:`reference_pipelines`) is applied once to
-    every block, so an image gives ``N x num_blocks`` views (8 by default). View ``v`` is
+    Multi-Label Images" (arXiv 2506.23156; ``docs/algorithms/blockwise.md``): the decoded
+    image is cut once into a fixed grid of overlapping blocks (default 2 x 2 anchored at the
+    corners, each ``1/2 + gamma`` of each side, see :func:`block_boxes`), and each of the N
+    pipelines (default 2: the reference's T1 and T2, :func:`reference_pipelines`) is applied once
+    to every block, so an image gives ``N x num_blocks`` views (8 by default). View ``v`` is
     pipeline ``v // num_blocks`` applied to block ``v % num_blocks`` (the reference order:
     views 0-3 = T1 on top-left, bottom-left, top-right, bottom-right; 4-7 = T2 on the same
     blocks), so views ``b`` and ``num_blocks + b`` are the SimSiam pair of block ``b``.

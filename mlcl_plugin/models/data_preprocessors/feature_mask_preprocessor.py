@@ -14,11 +14,10 @@ class FeatureMaskDataPreprocessor(SelfSupDataPreprocessor):
     with probability ``mask_prob`` in every view.
 
     The same augmentation as ``MultiView(num_views, [[RandomFeatureMask(prob)]])`` in the data
-    pipeline (spec 3.4: after standardisation every feature is zeroed with probability p,
-    independently for the two views), drawn once per batch on tensors instead of once per
-    sample; the pipeline then only needs ``PackInputs``. Through an mmengine Runner both forms
-    cost the same per step on a 2-core CPU (``tools/benchmarks/benchmark_vector_pretrain_step.py``
-    measured 0.99x), so either can be used.
+    pipeline (MulSupCon's vector track: after standardisation every feature is zeroed with
+    probability p, independently for the two views), drawn once per batch on tensors instead of
+    once per sample; the pipeline then only needs ``PackInputs``. Either form can be used:
+    ``tools/benchmarks/benchmark_vector_pretrain_step.py`` compares their step times.
 
     The masks come from torch's global generator, which mmengine seeds through
     ``randomness=dict(seed=...)``; with several processes set ``diff_rank_seed=True`` there

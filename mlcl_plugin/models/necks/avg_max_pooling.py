@@ -12,8 +12,8 @@ class AvgMaxPooling(nn.Module):
     """Pool each feature map as ``(global max pool + global average pool) / 2``.
 
     The pooling of the multi-label linear evaluation of arXiv 2506.23156
-    (``ALGORITHMS.md`` §2.7): features of the last ResNet stage, max- and average-pooled over
-    the spatial positions and averaged. Drop-in for mmpretrain's ``GlobalAveragePooling``: a
+    (``docs/algorithms/blockwise.md``): features of the last ResNet stage, max- and average-pooled
+    over the spatial positions and averaged. Drop-in for mmpretrain's ``GlobalAveragePooling``: a
     tuple of ``N x C x H x W`` maps gives a tuple of ``N x C`` vectors, a tensor gives a
     tensor.
 

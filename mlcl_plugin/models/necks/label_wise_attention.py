@@ -5,8 +5,8 @@ MulCon ("Multi-Label Image Classification with Contrastive Learning") turns a ba
 map into one embedding per label with Set-Transformer style multi-head attention blocks
 (Lee et al., "Set Transformer", ICML 2019): self-attention over the spatial tokens, a
 cross-attention with ``L`` learned label queries, then self-attention over the ``L`` label
-vectors. This module follows the description in ``ALGORITHMS.md`` section 4.2 and is written
-from that description (the reference code is not reused).
+vectors. This module is written from a description of the reference's blocks
+(``docs/algorithms/mulcon.md``); the reference code is not reused.
 
 Differences between the reference blocks and textbook (Vaswani et al.) attention, both kept
 here by default:
@@ -108,7 +108,7 @@ class MultiheadAttentionBlock(nn.Module):
 class LabelWiseAttentionNeck(BaseModule):
     """MulCon label-wise attention block: feature map -> one embedding per label.
 
-    Pipeline (Dao et al., arXiv 2107.11626; ``ALGORITHMS.md`` section 4.2):
+    Pipeline (Dao et al., arXiv 2107.11626, Sec. 3; ``docs/algorithms/mulcon.md``):
 
     1. tokens ``X``: the last backbone map ``B x C x H x W`` flattened to ``B x HW x C``;
     2. ``num_token_layers`` self-attention blocks over the tokens (``C -> token_dims``);

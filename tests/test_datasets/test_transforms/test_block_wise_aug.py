@@ -9,8 +9,8 @@ import mlcl_plugin  # noqa: F401  (registers the transform)
 from mlcl_plugin.datasets.transforms import BlockWiseAug, block_boxes, reference_pipelines
 
 # (W, H, gamma) -> boxes (x0, y0, x1, y1) in the reference order TL, BL, TR, BR, worked out by
-# hand from ALGORITHMS.md 2.3: x in [0, W//2 + gW] / [W//2 - gW, W] (likewise y), the float
-# ends rounded half-to-even as PIL's crop does.
+# hand from the block rule of docs/algorithms/blockwise.md: x in [0, W//2 + gW] / [W//2 - gW, W]
+# (likewise y), the float ends rounded half-to-even as PIL's crop does.
 REFERENCE_BOXES = [
     # COCO-sized photo, the COCO script's gamma: 320 +- 192, 240 +- 144
     ((640, 480, 0.3), [[0, 0, 512, 384], [0, 96, 512, 480],
