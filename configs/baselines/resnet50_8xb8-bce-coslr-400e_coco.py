@@ -16,7 +16,9 @@ model = dict(
         type='MultiLabelLinearClsHead',
         num_classes=80,
         in_channels=2048,
-        loss=dict(type='CrossEntropyLoss', use_sigmoid=True)))
+        # BCE averaged over the 80 classes as in the MulSupCon code (nn.BCEWithLogitsLoss); the
+        # plain CrossEntropyLoss(use_sigmoid=True) summed them: 80x the schedule's SGD lr
+        loss=dict(type='ClassMeanBCELoss')))
 
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=400, val_interval=10)
 val_cfg = dict()

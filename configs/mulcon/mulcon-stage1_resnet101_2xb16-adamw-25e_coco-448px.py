@@ -39,8 +39,8 @@ model = dict(
         num_classes=num_classes,
         in_channels=1024,
         thr=0.5,
-        # the reference's mean BCE over B x L (the head's loss sums over classes)
-        loss=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0 / num_classes)))
+        # the reference's mean BCE over B x L (a plain CrossEntropyLoss would sum the classes)
+        loss=dict(type='ClassMeanBCELoss')))
 
 optim_wrapper = dict(
     type='OptimWrapper',

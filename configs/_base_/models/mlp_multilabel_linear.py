@@ -12,4 +12,6 @@ model = dict(
         type='MultiLabelLinearClsHead',
         num_classes=14,
         in_channels=256,
-        loss=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)))
+        # mean over the classes, whatever num_classes the dataset sets (mmpretrain's head
+        # with a plain CrossEntropyLoss(use_sigmoid=True) would sum them)
+        loss=dict(type='ClassMeanBCELoss')))

@@ -14,4 +14,6 @@ model = dict(
         type='MultiLabelLinearClsHead',
         num_classes=80,
         in_channels=2048,
-        loss=dict(type='CrossEntropyLoss', use_sigmoid=True)))
+        # BCE averaged over the classes as in the MulSupCon code (nn.BCEWithLogitsLoss);
+        # mmpretrain's head with a plain CrossEntropyLoss(use_sigmoid=True) sums them
+        loss=dict(type='ClassMeanBCELoss')))

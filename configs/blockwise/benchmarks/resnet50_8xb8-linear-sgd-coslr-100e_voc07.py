@@ -28,7 +28,9 @@ model = dict(
         type='MultiLabelLinearClsHead',
         num_classes=20,
         in_channels=2048,
-        loss=dict(type='CrossEntropyLoss', use_sigmoid=True),
+        # BCE averaged over the 20 classes as in the paper's code (nn.BCEWithLogitsLoss); the
+        # plain CrossEntropyLoss(use_sigmoid=True) summed them: 20x the intended lr 0.25
+        loss=dict(type='ClassMeanBCELoss'),
         init_cfg=dict(type='Normal', layer='Linear', std=0.01, bias=0.0)))
 
 # VOC 2012 trainval for training (the 2007 base config trains on VOC 2007 trainval)

@@ -17,9 +17,8 @@ model = dict(
     backbone=dict(
         in_channels={{_base_.num_features}},
         init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')),
-    # mmpretrain's multi-label head divides the summed BCE by B only; 1 / C makes it the
-    # reference's BCE-with-logits mean over B x C entries (same optimum; Adam is scale-free).
-    head=dict(num_classes={{_base_.num_classes}}, loss=dict(loss_weight=1 / 14)))
+    # the base's ClassMeanBCELoss is the reference's BCE-with-logits mean over B x C entries
+    head=dict(num_classes={{_base_.num_classes}}))
 optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
 
 # Early stop after 20 validations without a lower BCE; keep the checkpoint of lowest

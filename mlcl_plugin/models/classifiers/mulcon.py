@@ -62,8 +62,8 @@ class MulConClassifier(ImageClassifier):
     ``extract_feat`` and the mmpretrain inferencers are the stock ones (one view).
 
     * **Stage 1** (``contrast_loss=None``): the loss is the head's BCE only, i.e. exactly
-      :meth:`ImageClassifier.loss`. Use ``loss_weight=1/L`` in the head's loss for the
-      reference's mean BCE.
+      :meth:`ImageClassifier.loss`. Use ``loss=dict(type='ClassMeanBCELoss')`` in the head for
+      the reference's mean BCE.
     * **Stage 2** (``contrast_loss`` set): ``V >= 2`` augmented views per image (``MultiView``
       in the pipeline; :class:`MultiViewClsDataPreprocessor` keeps them as a list). The views
       are concatenated into one ``V*B`` batch (all first views, then all second views, as the

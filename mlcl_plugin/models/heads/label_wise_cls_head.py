@@ -26,8 +26,9 @@ class LabelWiseLinearClsHead(MultiLabelClsHead):
     Note:
         With the default ``CrossEntropyLoss(use_sigmoid=True)`` the inherited loss is the BCE
         summed over classes and averaged over the batch (``avg_factor = B``), i.e. ``L`` times
-        the reference's mean BCE (divided by ``B * L``). Set ``loss_weight=1 / L`` in the loss
-        config to reproduce the reference's scale exactly.
+        the reference's mean BCE (divided by ``B * L``). Use ``loss=dict(type='ClassMeanBCELoss')``
+        (:class:`~mlcl_plugin.models.losses.ClassMeanBCELoss`) to reproduce the reference's scale
+        exactly for any ``L``.
 
     Args:
         num_classes (int): number of labels ``L``.
