@@ -6,7 +6,9 @@ Readers (all return ``(X, Y, feature_names, label_names)`` with ``X`` float32 ``
 
 * :func:`load_arff` - dense and sparse ARFF; label columns from a count and position, from a
   MEKA header (``@relation 'yeast: -C -14'``) or from explicit names (see
-  :func:`load_mulan_xml` for Mulan's XML label files).
+  :func:`load_mulan_xml` for Mulan's XML label files). Each file is parsed once per process
+  (an in-memory cache keyed on the file's path, identity, size, mtime and CRC); a sparse file
+  is held as its non-zero entries and made dense only for the caller.
 * :func:`load_npz` - arrays ``X`` / ``Y`` (optional ``label_names`` / ``feature_names``).
 * :func:`load_hdf5` - datasets ``feature`` / ``target`` (the MulSupCon release format).
 
@@ -21,11 +23,14 @@ encoding, a truncated or corrupt ``.npz`` / ``.hdf5`` file, a duplicate sparse i
 count that contradicts the attribute types, a file or split without rows.
 """
 import logging
+import os
 import os.path as osp
 import re
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
+from collections import OrderedDict
+from itertools import compress
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -340,6 +345,481 @@ def _nonfinite_error(path: str, values: np.ndarray, where) -> ValueError:
         "nonfinite='impute_mean' (the mean of the finite training values of the column)")
 
 
+# Why not an ARFF library: scipy.io.arff reads no sparse rows. liac-arff reads them
+# (return_type=COO) but gathers every entry of the file in Python lists, keeps the last value
+# of an index given twice in a row without a word, accepts string attributes and missing
+# values, and names neither the value nor the attribute in its errors; it converts value by
+# value in Python, as the reference reader below does, so it would add a dependency without
+# saving the checks or the time. What is kept here is the format work those libraries do not
+# do the way Mulan data needs it.
+#
+# The data rows are read in two ways. The reference reader (:func:`_rows_checked`) handles
+# every value on its own and raises the error naming the line, attribute and value. The fast
+# readers cover the rows Mulan and MEKA write (unquoted values, sparse indices as plain
+# numbers) with a few string and numpy calls per chunk of rows; a chunk they cannot read
+# exactly as the reference reader would goes to the reference reader, so the results and the
+# error messages are the reference reader's.
+
+# rows are parsed in chunks of about this many characters, so that the Python strings of a
+# chunk stay small whatever the file size
+_CHUNK_CHARS = 1 << 21
+
+
+class _DataSpec:
+    """The attributes and label columns the data rows of one file are read against.
+
+    Args:
+        path (str): The file, for messages.
+        attrs (list[_Attr]): All attributes in file order.
+        label_cols (list[int]): Attribute indices of the labels, in label order.
+    """
+
+    def __init__(self, path: str, attrs: List[_Attr], label_cols: List[int]):
+        num_attrs = len(attrs)
+        self.path = path
+        self.attrs = attrs
+        self.num_attrs = num_attrs
+        self.label_cols = label_cols
+        self.label_set = set(label_cols)
+        self.feat_cols = [i for i in range(num_attrs) if i not in self.label_set]
+        self.nominal = {i: a.values for i, a in enumerate(attrs) if a.kind == 'nominal'}
+        # Mulan's {0,1} attributes: the code of each value is also its number, so their values
+        # convert like numeric ones once the text is checked
+        self.binary = np.array([a.kind == 'nominal' and list(a.values) == ['0', '1']
+                                for a in attrs], dtype=bool)
+        is_nominal = np.array([a.kind == 'nominal' for a in attrs], dtype=bool)
+        self.other_nominal = is_nominal & ~self.binary
+        # the text each value of a nominal attribute is converted from: a label keeps its
+        # 0/1 text, a nominal feature becomes the index of its value
+        self.nominal_text = {
+            c: {v: (v if c in self.label_set else str(code)) for v, code in m.items()}
+            for c, m in self.nominal.items()}
+        self.feat_pos = np.full(num_attrs, -1, dtype=np.int64)
+        self.feat_pos[self.feat_cols] = np.arange(len(self.feat_cols))
+        self.label_pos = np.full(num_attrs, -1, dtype=np.int64)
+        self.label_pos[label_cols] = np.arange(len(label_cols))
+        # sparse indices as the writers write them; any other spelling ('+1', '01') or an
+        # index out of range goes to the reference reader
+        self.index_of = {str(i): i for i in range(num_attrs)}
+
+
+def _rows_checked(lines: List[str], linenos: List[int],
+                  spec: _DataSpec) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The reference reader: the non-zero values of dense or sparse rows, checked one by one.
+
+    Args:
+        lines (list[str]): Stripped data rows.
+        linenos (list[int]): Their lines, for messages.
+        spec (_DataSpec): The attributes.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray, np.ndarray]: ``(row in lines, attribute, value)`` of the
+        non-zero values.
+
+    Raises:
+        ValueError: Naming the file and line for a malformed row, a bad sparse index, a value
+            that is not numeric or not one of its nominal values, or a label other than 0/1.
+    """
+    path, attrs, nominal, label_set = spec.path, spec.attrs, spec.nominal, spec.label_set
+    rows: List[int] = []
+    cols: List[int] = []
+    vals: List[float] = []
+    for r, (line, lineno) in enumerate(zip(lines, linenos)):
+        if line.startswith('{'):
+            pairs = _sparse_pairs(line, path, lineno, spec.num_attrs)
+        else:
+            values = _split_values(line)
+            if len(values) != spec.num_attrs:
+                raise ValueError(f'{path}:{lineno}: malformed row: {len(values)} '
+                                 f'values, expected {spec.num_attrs}')
+            pairs = enumerate(values)
+        for c, v in pairs:
+            if c in nominal:
+                code = nominal[c].get(_unquote(v))
+                if code is None:
+                    what = 'label' if c in label_set else 'nominal'
+                    raise ValueError(f'{path}:{lineno}: invalid {what} value {v!r} '
+                                     f'for attribute {attrs[c].name!r}')
+                x = float(code) if c not in label_set else float(_unquote(v))
+            else:
+                try:
+                    x = float(v)
+                except ValueError:
+                    raise ValueError(f'{path}:{lineno}: non-numeric value {v!r} for '
+                                     f'attribute {attrs[c].name!r} (missing values '
+                                     '"?" are not supported)') from None
+                if c in label_set and x not in (0.0, 1.0):
+                    raise ValueError(f'{path}:{lineno}: label value {v!r} of '
+                                     f'{attrs[c].name!r} is not 0/1')
+            if x != 0.0:
+                rows.append(r)
+                cols.append(c)
+                vals.append(x)
+    return (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64),
+            np.asarray(vals, dtype=np.float64))
+
+
+def _all_binary(values: np.ndarray) -> bool:
+    """Whether every entry of ``values`` is 0 or 1 (NaN is not)."""
+    return bool(((values == 0) | (values == 1)).all())
+
+
+def _dense_rows_fast(lines: List[str], spec: _DataSpec) -> Optional[np.ndarray]:
+    """Dense rows without quotes, read with one split and one float conversion per chunk.
+
+    Args:
+        lines (list[str]): Stripped dense rows.
+        spec (_DataSpec): The attributes.
+
+    Returns:
+        np.ndarray | None: ``len(lines) x num_attrs`` float64 values (nominal features as
+        value indices), or None when a row needs the reference reader (quotes, a wrong value
+        count, a value it would reject).
+    """
+    num_attrs = spec.num_attrs
+    if any(line.count(',') != num_attrs - 1 for line in lines):
+        return None
+    text = ','.join(lines)
+    if "'" in text or '"' in text:
+        return None
+    toks = text.split(',')
+    for c, conv in spec.nominal_text.items():
+        texts = toks[c::num_attrs]
+        try:
+            # the reference reader strips each value before looking it up
+            trans = {t: conv[t.strip()] for t in set(texts)}
+        except KeyError:
+            return None
+        if any(t != v for t, v in trans.items()):
+            toks[c::num_attrs] = list(map(trans.__getitem__, texts))
+    try:
+        full = np.fromiter(map(float, toks), dtype=np.float64, count=len(toks))
+    except ValueError:
+        return None
+    full = full.reshape(len(lines), num_attrs)
+    if spec.label_cols and not _all_binary(full[:, spec.label_cols]):
+        return None
+    return full
+
+
+def _sparse_rows_fast(lines: List[str],
+                      spec: _DataSpec) -> Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Sparse rows without quotes, read with a few string and numpy calls per chunk.
+
+    Args:
+        lines (list[str]): Stripped sparse rows.
+        spec (_DataSpec): The attributes.
+
+    Returns:
+        tuple | None: ``(row in lines, attribute, value)`` of the given entries, or None when
+        a row needs the reference reader (quotes, a malformed entry, an index not written as
+        a plain number in range or given twice, a value it would reject).
+    """
+    counts: List[int] = []
+    bodies: List[str] = []
+    for line in lines:
+        if line[-1] != '}':
+            return None
+        body = line[1:-1]
+        if body.strip():
+            counts.append(body.count(',') + 1)
+            bodies.append(body)
+        else:
+            counts.append(0)
+    num = sum(counts)
+    text = ','.join(bodies)
+    if "'" in text or '"' in text:
+        return None
+    # with each comma a token of its own, the entries are well formed exactly when every
+    # third token is a comma: each entry then splits into one index and one value, as the
+    # reference reader splits it
+    toks = text.replace(',', ' , ').split()
+    if num and (len(toks) != 3 * num - 1 or toks[2::3].count(',') != num - 1):
+        return None
+    try:
+        cols = np.fromiter(map(spec.index_of.__getitem__, toks[0::3]), dtype=np.int64,
+                           count=num)
+    except KeyError:
+        return None
+    rows = np.repeat(np.arange(len(lines), dtype=np.int64), counts)
+    same_row = rows[1:] == rows[:-1]
+    if (same_row & (cols[1:] <= cols[:-1])).any():
+        # a row out of index order: only then is the (sorting) duplicate search needed
+        order = np.lexsort((cols, rows))
+        r, c = rows[order], cols[order]
+        if ((r[1:] == r[:-1]) & (c[1:] == c[:-1])).any():
+            return None
+    vtoks = toks[1::3]
+    binary = spec.binary[cols]
+    if binary.any() and not set(compress(vtoks, binary.tolist())) <= {'0', '1'}:
+        return None
+    for p in np.flatnonzero(spec.other_nominal[cols]).tolist():
+        v = spec.nominal_text[int(cols[p])].get(vtoks[p])
+        if v is None:
+            return None
+        vtoks[p] = v
+    try:
+        vals = np.fromiter(map(float, vtoks), dtype=np.float64, count=num)
+    except ValueError:
+        return None
+    if not _all_binary(vals[spec.label_pos[cols] >= 0]):
+        return None
+    return rows, cols, vals
+
+
+class _ArffTable:
+    """The rows of one ARFF file, read for one label selection (what the cache keeps).
+
+    A file of dense rows keeps ``X`` / ``Y`` as arrays. A file with sparse rows keeps only
+    its non-zero entries, ``(rows, cols, values)`` of the features and ``(rows, cols)`` of
+    the positive labels, so it costs its non-zeros while cached and is made dense only for
+    the caller.
+    """
+
+    __slots__ = ('num_rows', 'X', 'Y', 'sparse', 'finite', 'row_lines', 'feat_cols',
+                 'feat_names', 'label_names')
+
+    def arrays(self) -> Tuple[np.ndarray, np.ndarray]:
+        """Fresh ``X`` (float32 ``N x F``) and ``Y`` (uint8 ``N x L``) owned by the caller.
+
+        Returns:
+            tuple[np.ndarray, np.ndarray]: The features and labels.
+        """
+        if not self.sparse:
+            return self.X.copy(), self.Y.copy()
+        X = np.zeros((self.num_rows, len(self.feat_names)), dtype=np.float32)
+        xr, xc, xv = self.X
+        X[xr, xc] = xv
+        Y = np.zeros((self.num_rows, len(self.label_names)), dtype=np.uint8)
+        yr, yc = self.Y
+        Y[yr, yc] = 1
+        return X, Y
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the arrays held."""
+        arrays = [self.row_lines] + (list(self.X) + list(self.Y) if self.sparse else
+                                     [self.X, self.Y])
+        return sum(a.nbytes for a in arrays)
+
+
+class _Rows:
+    """Collects the chunks of rows of one file into an :class:`_ArffTable`."""
+
+    def __init__(self, spec: _DataSpec):
+        self.spec = spec
+        self.parts: list = []  # ('dense', first row, X, Y) or ('sparse', xr, xc, xv, yr, yc)
+        self.row_lines: List[np.ndarray] = []
+        self.num_rows = 0
+
+    def add(self, lines: List[str], linenos: List[int], sparse: bool) -> None:
+        """Read a chunk of consecutive rows, all dense or all sparse.
+
+        Args:
+            lines (list[str]): Stripped rows.
+            linenos (list[int]): Their lines.
+            sparse (bool): Whether the rows are sparse.
+        """
+        spec = self.spec
+        if sparse:
+            entries = _sparse_rows_fast(lines, spec)
+            if entries is None:
+                entries = _rows_checked(lines, linenos, spec)
+            self._add_entries(*entries)
+        else:
+            full = _dense_rows_fast(lines, spec)
+            if full is None:
+                rows, cols, vals = _rows_checked(lines, linenos, spec)
+                full = np.zeros((len(lines), spec.num_attrs), dtype=np.float64)
+                full[rows, cols] = vals
+            with np.errstate(over='ignore'):  # a value beyond float32 becomes inf, reported
+                X = full[:, spec.feat_cols].astype(np.float32)
+            self.parts.append(('dense', self.num_rows, X,
+                               full[:, spec.label_cols].astype(np.uint8)))
+        self.row_lines.append(np.asarray(linenos, dtype=np.int64))
+        self.num_rows += len(lines)
+
+    def _add_entries(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> None:
+        """Keep the non-zero ``(row in chunk, attribute, value)`` entries as X / Y entries."""
+        spec = self.spec
+        keep = vals != 0  # NaN is kept
+        rows, cols, vals = rows[keep] + self.num_rows, cols[keep], vals[keep]
+        pos = spec.feat_pos[cols]
+        feat = pos >= 0
+        with np.errstate(over='ignore'):  # a value beyond float32 becomes inf, reported
+            xv = vals[feat].astype(np.float32)
+        self.parts.append(('sparse', rows[feat].astype(np.int32), pos[feat].astype(np.int32),
+                           xv, rows[~feat].astype(np.int32),
+                           spec.label_pos[cols[~feat]].astype(np.int32)))
+
+    def table(self) -> _ArffTable:
+        """The collected rows.
+
+        Returns:
+            _ArffTable: Dense when every row was dense, else as non-zero entries.
+        """
+        spec = self.spec
+        t = _ArffTable()
+        t.num_rows = self.num_rows
+        t.feat_cols = spec.feat_cols
+        t.feat_names = [spec.attrs[i].name for i in spec.feat_cols]
+        t.label_names = [spec.attrs[i].name for i in spec.label_cols]
+        t.row_lines = (np.concatenate(self.row_lines) if self.row_lines else
+                       np.zeros(0, dtype=np.int64))
+        t.sparse = any(p[0] == 'sparse' for p in self.parts)
+        if not t.sparse:
+            F, L = len(spec.feat_cols), len(spec.label_cols)
+            t.X = (np.concatenate([p[2] for p in self.parts]) if self.parts else
+                   np.zeros((0, F), dtype=np.float32))
+            t.Y = (np.concatenate([p[3] for p in self.parts]) if self.parts else
+                   np.zeros((0, L), dtype=np.uint8))
+            t.finite = bool(np.isfinite(t.X).all())
+            return t
+        entries = []
+        for p in self.parts:
+            if p[0] == 'dense':  # dense rows of a file that also has sparse ones
+                _, start, X, Y = p
+                xr, xc = np.nonzero(X)
+                yr, yc = np.nonzero(Y)
+                p = ('sparse', (xr + start).astype(np.int32), xc.astype(np.int32), X[xr, xc],
+                     (yr + start).astype(np.int32), yc.astype(np.int32))
+            entries.append(p[1:])
+        t.X = tuple(np.concatenate([e[i] for e in entries]) for i in range(3))
+        t.Y = tuple(np.concatenate([e[i] for e in entries]) for i in (3, 4))
+        t.finite = bool(np.isfinite(t.X[2]).all())
+        return t
+
+
+def _parse_arff(path: str, encoding: str, num_labels: Optional[int],
+                label_location: Optional[str],
+                label_names: Optional[Sequence[str]]) -> _ArffTable:
+    """Read the header and the rows of an ARFF file (uncached; see :func:`load_arff`).
+
+    Args:
+        path (str): The ARFF file.
+        encoding (str): Its text encoding.
+        num_labels (int, optional): Number of label columns.
+        label_location (str, optional): ``'first'`` or ``'last'``.
+        label_names (Sequence[str], optional): Label attributes by name.
+
+    Returns:
+        _ArffTable: The rows, split into features and labels.
+    """
+    relation = ''
+    attrs: List[_Attr] = []
+    rows: Optional[_Rows] = None
+    text_encoding = 'utf-8-sig' if encoding.lower().replace('_', '-') in ('utf-8',
+                                                                         'utf8') else encoding
+    try:
+        with open(path, encoding=text_encoding) as f:
+            lines = enumerate(f, 1)
+            for lineno, raw in lines:
+                line = raw.strip()
+                if not line or line.startswith('%'):
+                    continue
+                if line[0] != '@':
+                    raise ValueError(f'{path}:{lineno}: unexpected line in header: '
+                                     f'{line[:60]!r}')
+                parts = line.split(None, 1)
+                key = parts[0].lower()
+                rest = parts[1] if len(parts) > 1 else ''
+                if key == '@relation':
+                    relation = _unquote(rest)
+                elif key == '@attribute':
+                    attrs.append(_parse_attribute(rest, path, lineno))
+                elif key == '@data':
+                    if not attrs:
+                        raise ValueError(f'{path}:{lineno}: @data before any @attribute')
+                    label_cols = _label_columns(attrs, relation, path, num_labels,
+                                                label_location, label_names)
+                    rows = _Rows(_DataSpec(path, attrs, label_cols))
+                    break
+                else:
+                    raise ValueError(f'{path}:{lineno}: unknown header keyword '
+                                     f'{parts[0]!r}')
+            if rows is None:
+                raise ValueError(f'{path}: no @data section')
+            chunk: List[str] = []
+            chunk_lines: List[int] = []
+            chunk_sparse = False
+            size = 0
+            for lineno, raw in lines:
+                line = raw.strip()
+                if not line or line.startswith('%'):
+                    continue
+                sparse = line.startswith('{')
+                if chunk and (sparse != chunk_sparse or size >= _CHUNK_CHARS):
+                    rows.add(chunk, chunk_lines, chunk_sparse)
+                    chunk, chunk_lines, size = [], [], 0
+                chunk_sparse = sparse
+                chunk.append(line)
+                chunk_lines.append(lineno)
+                size += len(line)
+            if chunk:
+                rows.add(chunk, chunk_lines, chunk_sparse)
+    except UnicodeDecodeError:
+        raise _decode_error(path, encoding) from None
+    return rows.table()
+
+
+# A run reads the same ARFF file for its train, val and test sets and for the scaler of the
+# test set: each (file, label selection) is parsed once per process and kept here, least
+# recently used first. The key holds the file's identity, size and modification time, so an
+# edited, touched or replaced file is parsed again, and a CRC of its bytes, because a file
+# rewritten with the same size within one tick of the file system clock keeps its mtime
+# (the CRC costs about a hundredth of the parse).
+_ARFF_CACHE: 'OrderedDict[tuple, _ArffTable]' = OrderedDict()
+#: Most parsed files kept (a run uses one or two ARFF files per data set).
+ARFF_CACHE_MAX_FILES = 4
+#: Most bytes of parsed arrays kept; a file above it is not cached.
+ARFF_CACHE_MAX_BYTES = 1 << 30
+
+
+def clear_arff_cache() -> None:
+    """Forget the parsed ARFF files, so that the next :func:`load_arff` reads its file."""
+    _ARFF_CACHE.clear()
+
+
+def _arff_table(path: str, encoding: str, num_labels: Optional[int],
+                label_location: Optional[str],
+                label_names: Optional[Sequence[str]]) -> _ArffTable:
+    """:func:`_parse_arff` of ``path``, from the cache when the file has not changed.
+
+    Args:
+        path (str): The ARFF file.
+        encoding (str): Its text encoding.
+        num_labels (int, optional): Number of label columns.
+        label_location (str, optional): ``'first'`` or ``'last'``.
+        label_names (Sequence[str], optional): Label attributes by name.
+
+    Returns:
+        _ArffTable: The parsed rows (shared: read them through ``arrays()``).
+    """
+    def state():
+        st = os.stat(path)
+        crc = 0
+        with open(path, 'rb') as f:
+            for block in iter(lambda: f.read(1 << 20), b''):
+                crc = zlib.crc32(block, crc)
+        return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, crc
+
+    before = state()
+    key = (osp.realpath(path), before, encoding, num_labels, label_location,
+           None if label_names is None else tuple(label_names))
+    table = _ARFF_CACHE.get(key)
+    if table is not None:
+        _ARFF_CACHE.move_to_end(key)
+        return table
+    table = _parse_arff(path, encoding, num_labels, label_location, label_names)
+    # a file written while it was read is not cached under its old state
+    if state() == before and table.nbytes <= ARFF_CACHE_MAX_BYTES:
+        _ARFF_CACHE[key] = table
+        while (len(_ARFF_CACHE) > ARFF_CACHE_MAX_FILES
+               or sum(t.nbytes for t in _ARFF_CACHE.values()) > ARFF_CACHE_MAX_BYTES):
+            _ARFF_CACHE.popitem(last=False)
+    return table
+
+
 def load_arff(path: str,
               num_labels: Optional[int] = None,
               label_location: Optional[str] = None,
@@ -357,6 +837,10 @@ def load_arff(path: str,
     value. Sparse rows (``{index value, ...}``) leave absent entries at 0 and are gathered as
     flat (row, col, value) arrays, never as a dense Python list per row; an index given twice
     in a row is an error.
+
+    A file is parsed once per process for each label selection: later calls on the unchanged
+    file (same path, size and modification time) get copies of the cached arrays (see
+    :func:`clear_arff_cache`).
 
     Args:
         path (str): The ARFF file.
@@ -377,100 +861,13 @@ def load_arff(path: str,
             mismatch, label values other than 0/1, a duplicate sparse index, or a non-finite
             feature value (with the attribute).
     """
-    relation = ''
-    attrs: List[_Attr] = []
-    rows: List[int] = []
-    cols: List[int] = []
-    vals: List[float] = []
-    row_lines: List[int] = []  # line of each data row, to locate a bad value afterwards
-    n_rows = 0
-    in_data = False
-    num_attrs = 0
-    label_cols: List[int] = []
-    label_set: set = set()
-    nominal: dict = {}
-    text_encoding = 'utf-8-sig' if encoding.lower().replace('_', '-') in ('utf-8',
-                                                                         'utf8') else encoding
-    try:
-        with open(path, encoding=text_encoding) as f:
-            for lineno, raw in enumerate(f, 1):
-                line = raw.strip()
-                if not line or line.startswith('%'):
-                    continue
-                if not in_data:
-                    if line[0] != '@':
-                        raise ValueError(f'{path}:{lineno}: unexpected line in header: '
-                                         f'{line[:60]!r}')
-                    parts = line.split(None, 1)
-                    key = parts[0].lower()
-                    rest = parts[1] if len(parts) > 1 else ''
-                    if key == '@relation':
-                        relation = _unquote(rest)
-                    elif key == '@attribute':
-                        attrs.append(_parse_attribute(rest, path, lineno))
-                    elif key == '@data':
-                        if not attrs:
-                            raise ValueError(f'{path}:{lineno}: @data before any @attribute')
-                        in_data = True
-                        num_attrs = len(attrs)
-                        label_cols = _label_columns(attrs, relation, path, num_labels,
-                                                    label_location, label_names)
-                        label_set = set(label_cols)
-                        nominal = {i: a.values for i, a in enumerate(attrs)
-                                   if a.kind == 'nominal'}
-                    else:
-                        raise ValueError(f'{path}:{lineno}: unknown header keyword '
-                                         f'{parts[0]!r}')
-                    continue
-                if line.startswith('{'):
-                    pairs = _sparse_pairs(line, path, lineno, num_attrs)
-                else:
-                    values = _split_values(line)
-                    if len(values) != num_attrs:
-                        raise ValueError(f'{path}:{lineno}: malformed row: {len(values)} '
-                                         f'values, expected {num_attrs}')
-                    pairs = enumerate(values)
-                for c, v in pairs:
-                    if c in nominal:
-                        code = nominal[c].get(_unquote(v))
-                        if code is None:
-                            what = 'label' if c in label_set else 'nominal'
-                            raise ValueError(f'{path}:{lineno}: invalid {what} value {v!r} '
-                                             f'for attribute {attrs[c].name!r}')
-                        x = float(code) if c not in label_set else float(_unquote(v))
-                    else:
-                        try:
-                            x = float(v)
-                        except ValueError:
-                            raise ValueError(f'{path}:{lineno}: non-numeric value {v!r} for '
-                                             f'attribute {attrs[c].name!r} (missing values '
-                                             '"?" are not supported)') from None
-                        if c in label_set and x not in (0.0, 1.0):
-                            raise ValueError(f'{path}:{lineno}: label value {v!r} of '
-                                             f'{attrs[c].name!r} is not 0/1')
-                    if x != 0.0:
-                        rows.append(n_rows)
-                        cols.append(c)
-                        vals.append(x)
-                row_lines.append(lineno)
-                n_rows += 1
-    except UnicodeDecodeError:
-        raise _decode_error(path, encoding) from None
-    if not in_data:
-        raise ValueError(f'{path}: no @data section')
-    feat_cols = [i for i in range(len(attrs)) if i not in label_set]
-    full = np.zeros((n_rows, len(attrs)), dtype=np.float64)
-    if vals:
-        full[np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)] = np.asarray(
-            vals, dtype=np.float64)
-    with np.errstate(over='ignore'):  # a value beyond float32 becomes inf, reported below
-        X = np.ascontiguousarray(full[:, feat_cols], dtype=np.float32)
-    if not allow_nonfinite and not np.isfinite(X).all():
+    table = _arff_table(path, encoding, num_labels, label_location, label_names)
+    X, Y = table.arrays()
+    if not allow_nonfinite and not table.finite:
         raise _nonfinite_error(
-            path, X, lambda r, c: (f'line {row_lines[r]} (data row {r}), attribute '
-                                   f'{attrs[feat_cols[c]].name!r} (column {feat_cols[c]})'))
-    Y = np.ascontiguousarray(full[:, label_cols]).astype(np.uint8)
-    return X, Y, [attrs[i].name for i in feat_cols], [attrs[i].name for i in label_cols]
+            path, X, lambda r, c: (f'line {table.row_lines[r]} (data row {r}), attribute '
+                                   f'{table.feat_names[c]!r} (column {table.feat_cols[c]})'))
+    return X, Y, list(table.feat_names), list(table.label_names)
 
 
 # --------------------------------------------------------------------------------------------

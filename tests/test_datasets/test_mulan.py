@@ -1,5 +1,8 @@
 # Copyright (c) mlcl_plugin authors. All rights reserved.
+import os
 import os.path as osp
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -318,3 +321,207 @@ def test_real_stock_pipeline_and_registry(shared_data):
     sample = batch['data_samples'][0]
     assert sample.gt_label.tolist() == ds.get_data_info(0)['gt_label']
     assert len(sample.gt_label) > 0
+
+
+# --------------------------------------------------------------------------------------------
+# Sparse Mulan files, chunked reading, parse-once cache
+
+
+def _mulan_data(seed=0, n=40):
+    """Features (10 numeric, 4 nominal {0,1} as in bag-of-words sets) and 7 labels, sparse."""
+    rng = np.random.default_rng(seed)
+    X = np.round(rng.normal(size=(n, 10)), 3) * (rng.random((n, 10)) < 0.3)
+    W = (rng.random((n, 4)) < 0.3).astype(np.float64)
+    Y = (rng.random((n, 7)) < 0.25).astype(np.uint8)
+    return np.hstack([X, W]).astype(np.float32), Y
+
+
+def _mulan_header(relation):
+    return (f'@relation {relation}\n'
+            + ''.join(f'@attribute f{j} numeric\n' for j in range(10))
+            + ''.join(f'@attribute w{j} {{0,1}}\n' for j in range(4))
+            + ''.join(f'@attribute lab{j} {{0,1}}\n' for j in range(7)) + '@data\n')
+
+
+def _mulan_rows(X, Y, sparse, rng=None):
+    """Data rows; with ``rng`` the sparse rows also hold every quirk the reader accepts."""
+    rows = []
+    for i, (x, y) in enumerate(zip(X, Y)):
+        vals = [f'{v:g}' for v in x] + [str(v) for v in y]
+        if not sparse:
+            rows.append(','.join(vals))
+            continue
+        items = [f'{j} {v}' for j, v in enumerate(vals) if float(v) != 0]
+        if rng is not None:
+            if i % 5 == 1:
+                rng.shuffle(items)  # out of index order
+            zeros = [j for j, v in enumerate(vals) if float(v) == 0]
+            if i % 7 == 2 and zeros:
+                items.append(f'{zeros[0]} 0')  # an explicit zero
+            if i % 11 == 4:
+                items = [it.replace(' ', "  '", 1) + "'" for it in items]  # quoted values
+            if i % 9 == 0:
+                rows.append('% a comment between rows\n')
+        rows.append('{' + ', '.join(items) + '}')
+    return '\n'.join(rows) + '\n'
+
+
+@pytest.mark.parametrize('chunk_chars', [1 << 21, 150])
+def test_arff_sparse_mulan_file_equals_dense(tmp_path, monkeypatch, chunk_chars):
+    """A sparse Mulan file (MEKA header or XML labels, quirks included) reads as the dense one,
+    in one chunk or many."""
+    from mlcl_plugin.datasets import mulan
+    monkeypatch.setattr(mulan, '_CHUNK_CHARS', chunk_chars)
+    X, Y = _mulan_data()
+    rng = np.random.default_rng(1)
+    dense = _write(tmp_path, 'dense.arff',
+                   _mulan_header("'m: -C -7'") + _mulan_rows(X, Y, sparse=False))
+    sparse = _write(tmp_path, 'sparse.arff',
+                    _mulan_header("'m: -C -7'") + _mulan_rows(X, Y, True, rng) + '{}\n')
+    Xd, Yd, feat, labels = load_arff(dense)
+    Xs, Ys, feat_s, labels_s = load_arff(sparse)
+    np.testing.assert_array_equal(Xd, X)
+    np.testing.assert_array_equal(Yd, Y)
+    np.testing.assert_array_equal(Xs[:-1], X)
+    np.testing.assert_array_equal(Ys[:-1], Y)
+    assert not Xs[-1].any()
+    assert not Ys[-1].any()
+    assert feat == feat_s == [f'f{j}' for j in range(10)] + [f'w{j}' for j in range(4)]
+    assert labels == labels_s == [f'lab{j}' for j in range(7)]
+    # Mulan's layout: plain relation, labels named in the XML file (here in another order)
+    order = [6, 0, 3, 1, 2, 5, 4]
+    xml = _write(tmp_path, 'm.xml', '<labels xmlns="http://mulan.sourceforge.net/labels">'
+                 + ''.join(f'<label name="lab{j}"></label>' for j in order) + '</labels>')
+    plain = _write(tmp_path, 'plain.arff', _mulan_header('m') + _mulan_rows(X, Y, True, rng))
+    Xp, Yp, _, labels_p = load_arff(plain, label_names=load_mulan_xml(xml))
+    np.testing.assert_array_equal(Xp, X)
+    np.testing.assert_array_equal(Yp, Y[:, order])
+    assert labels_p == [f'lab{j}' for j in order]
+    # dense and sparse rows mixed in one file
+    mixed = _write(tmp_path, 'mixed.arff', _mulan_header("'m: -C -7'")
+                   + _mulan_rows(X[:15], Y[:15], sparse=False)
+                   + _mulan_rows(X[15:30], Y[15:30], sparse=True)
+                   + _mulan_rows(X[30:], Y[30:], sparse=False))
+    Xm, Ym, _, _ = load_arff(mixed)
+    np.testing.assert_array_equal(Xm, X)
+    np.testing.assert_array_equal(Ym, Y)
+
+
+def test_arff_sparse_file_bounded_memory(tmp_path, monkeypatch):
+    """A sparse file is held as its non-zeros: reading it costs the dense result and one chunk
+    of rows, not a dense float64 copy of every attribute (nor Python rows)."""
+    import tracemalloc
+
+    from mlcl_plugin.datasets import mulan
+    monkeypatch.setattr(mulan, '_CHUNK_CHARS', 1 << 16)  # a few chunks for this small file
+    rng = np.random.default_rng(0)
+    n, num_feat, num_labels = 1500, 2000, 500
+    lines = []
+    for _ in range(n):
+        f = np.sort(rng.choice(num_feat, 10, replace=False))
+        lab = np.sort(rng.choice(num_labels, 3, replace=False)) + num_feat
+        lines.append('{' + ','.join([f'{j} {rng.normal():.4f}' for j in f]
+                                    + [f'{j} 1' for j in lab]) + '}')
+    text = (f"@relation 'big: -C -{num_labels}'\n"
+            + ''.join(f'@attribute f{j} numeric\n' for j in range(num_feat))
+            + ''.join(f'@attribute l{j} {{0,1}}\n' for j in range(num_labels))
+            + '@data\n' + '\n'.join(lines) + '\n')
+    path = _write(tmp_path, 'big.arff', text)
+    mulan.clear_arff_cache()
+    tracemalloc.start()
+    try:
+        X, Y, _, _ = load_arff(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert X.shape == (n, num_feat)
+    assert Y.shape == (n, num_labels)
+    assert (X != 0).sum() == 10 * n
+    assert Y.sum() == 3 * n
+    assert peak < 1.15 * (X.nbytes + Y.nbytes)
+    table = mulan._arff_table(path, 'utf-8', None, None, None)
+    assert table.sparse
+    assert table.nbytes < (X.nbytes + Y.nbytes) / 20
+
+
+@pytest.mark.parametrize(('row', 'match'), [
+    ('{0 1, 0 2, 20 1}', 'sparse index 0 given twice in one row'),
+    ('{2 1, 30 1}', r'sparse index 30 out of range \[0, 21\)'),
+    ('{2 1, 15 2}', "invalid label value '2' for attribute 'lab1'"),
+    ('{2 1, 12 x}', "invalid nominal value 'x' for attribute 'w2'"),
+    ('{2 ?, 15 1}', "non-numeric value '\\?' for attribute 'f2'"),
+    ('1,2,3', 'malformed row: 3 values, expected 21'),
+    (','.join(['0'] * 5 + ['x'] + ['0'] * 15), "non-numeric value 'x' for attribute 'f5'"),
+])
+def test_arff_error_in_a_later_chunk(tmp_path, monkeypatch, row, match):
+    """A bad row after many good ones (in many chunks) names its own line."""
+    from mlcl_plugin.datasets import mulan
+    monkeypatch.setattr(mulan, '_CHUNK_CHARS', 300)
+    X, Y = _mulan_data()
+    good = _mulan_rows(X, Y, sparse='{' in row)
+    text = _mulan_header("'m: -C -7'") + good + row + '\n' + good
+    line = text.splitlines().index(row) + 1
+    path = _write(tmp_path, 'bad.arff', text)
+    with pytest.raises(ValueError, match=re.escape(f'{path}:{line}: ') + match):
+        load_arff(path)
+
+
+def test_arff_parsed_once_per_file(tmp_path, monkeypatch):
+    """Train, val and test sets (and the test set's scaler) of one run parse each file once;
+    a touched or rewritten file is parsed again; callers get their own arrays."""
+    from mlcl_plugin.datasets import mulan
+    calls = []
+    parse = mulan._parse_arff
+
+    def counting(path, *args):
+        calls.append(osp.basename(path))
+        return parse(path, *args)
+
+    monkeypatch.setattr(mulan, '_parse_arff', counting)
+    mulan.clear_arff_cache()
+    X, Y = _mulan_data()
+    train = _write(tmp_path, 'train.arff',
+                   _mulan_header("'m: -C -7'") + _mulan_rows(X, Y, sparse=False))
+    test = _write(tmp_path, 'test.arff',
+                  _mulan_header("'m: -C -7'") + _mulan_rows(X[:9], Y[:9], sparse=True))
+    kw = dict(val_fraction=0.25, serialize_data=False)
+    ds_train = MulanDataset(train, split='train', **kw)
+    ds_val = MulanDataset(train, split='val', **kw)
+    ds_test = MulanDataset(test, scaler_file=train, scaler_val_fraction=0.25,
+                           serialize_data=False)
+    assert sorted(calls) == ['test.arff', 'train.arff']
+    assert len(ds_train) + len(ds_val) == 40
+    assert len(ds_test) == 9
+    np.testing.assert_allclose(ds_test.scaler_mean, ds_train.scaler_mean)
+    # the arrays are the caller's: writing to them does not reach the cache
+    for path in (train, test):
+        X1 = load_arff(path)[0]
+        X1[:] = 99
+        np.testing.assert_array_equal(load_arff(path)[0], X[:len(X1)])
+    assert len(calls) == 2
+    # touched: parsed again
+    st = os.stat(train)
+    os.utime(train, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    load_arff(train)
+    assert calls.count('train.arff') == 2
+    # rewritten with the same size and mtime: the CRC tells
+    st = os.stat(train)
+    head, data = Path(train).read_text().split('@data\n')
+    first, rest = data.split('\n', 1)
+    flipped = first[:-1] + ('1' if first[-1] == '0' else '0')  # the last label of row 0
+    Path(train).write_text(f'{head}@data\n{flipped}\n{rest}')
+    os.utime(train, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert os.stat(train).st_size == st.st_size
+    assert load_arff(train)[1][0, -1] == 1 - Y[0, -1]
+    assert calls.count('train.arff') == 3
+    # another label selection is another entry; the cache is bounded
+    load_arff(train, label_names=['lab1', 'lab0'])
+    assert calls.count('train.arff') == 4
+    monkeypatch.setattr(mulan, 'ARFF_CACHE_MAX_FILES', 1)
+    load_arff(train, label_names=['lab2'])  # a new entry: the others go
+    assert len(mulan._ARFF_CACHE) == 1
+    load_arff(train)
+    assert calls.count('train.arff') == 6
+    mulan.clear_arff_cache()
+    load_arff(train)
+    assert calls.count('train.arff') == 7

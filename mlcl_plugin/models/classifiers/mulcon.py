@@ -13,6 +13,7 @@ from mmpretrain.structures import DataSample
 from ..utils import gather_no_grad, gather_with_grad, multi_hot_from_samples
 
 
+@MODELS.register_module()
 class LabelProjector(BaseModule):
     """Projection of every label embedding: ``Linear -> ReLU -> Linear`` on the last dim.
 

@@ -58,7 +58,8 @@ class ImageAwareHead(BaseModule):
              query_ids: torch.Tensor,
              key_ids: torch.Tensor,
              pair_index: Optional[torch.Tensor] = None,
-             self_index: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
+             self_index: Optional[torch.Tensor] = None,
+             scope: str = 'global') -> Dict[str, torch.Tensor]:
         """Loss of local queries against a reference set shared by all ranks.
 
         Args:
@@ -70,13 +71,20 @@ class ImageAwareHead(BaseModule):
                 own key carries the query's image id, so it is a positive anyway.
             self_index (Tensor, optional): ``(B,)`` row of each query among the keys (in-batch
                 use), excluded from both sets. Defaults to None.
+            scope (str): ``'global'``: the keys are the reference set of all ranks and the
+                loss is the global mean (one scalar all-reduce); ``'local'``: the keys are this
+                rank's own and the loss is this rank's mean, no collective (the per-GPU loss
+                of the paper's code). Defaults to ``'global'``.
 
         Returns:
             dict[str, Tensor]: ``loss`` and ``positives_per_anchor`` (logged only): the mean
             size of the positive sets.
         """
+        if scope not in ('global', 'local'):
+            raise ValueError(f"scope must be 'global' or 'local', got {scope!r}")
         total, count = self.loss_module.loss_terms(query, keys, query_ids, key_ids, self_index)
-        loss = self.loss_weight * total / global_mean_factor(count)
+        divisor = global_mean_factor(count) if scope == 'global' else count.clamp_min(1)
+        loss = self.loss_weight * total / divisor
         with torch.no_grad():
             positives, _ = self.loss_module.masks(query_ids, key_ids, self_index)  # B x K
             positives_per_anchor = positives.sum(dim=1).float().mean()

@@ -7,6 +7,7 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
 from ..losses import MulSupConLoss
+from ..losses.contrastive_core import KeyLabels, label_counts
 from ..utils import global_mean_factor
 
 
@@ -44,11 +45,21 @@ class MulSupConHead(BaseModule):
             temperature=temperature, positives=positives, weighting=weighting)
         self.loss_weight = loss_weight
 
+    @property
+    def uses_label_sums(self) -> bool:
+        """Whether per-class key sums (``LabelSums``) can replace the ``K x C`` key labels.
+
+        True for the paper's positives, whose sets depend on the label only; the label queue
+        then hands over the sums it maintains instead of the labels of every key (see the head
+        contract in ``docs/design/heads_and_losses.md``).
+        """
+        return self.loss_module.positives == 'mulsupcon'
+
     def loss(self,
              query: torch.Tensor,
              keys: torch.Tensor,
              query_labels: torch.Tensor,
-             key_labels: torch.Tensor,
+             key_labels: KeyLabels,
              pair_index: Optional[torch.Tensor] = None,
              self_index: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
         """Loss of local queries against a reference set of keys shared by all ranks.
@@ -59,7 +70,9 @@ class MulSupConHead(BaseModule):
                 gathers them).
             query_labels (Tensor): ``B x C`` multi-hot (or ``(B,)`` class indices with
                 ``positives='supcon'``).
-            key_labels (Tensor): ``K x C`` multi-hot (or ``(K,)``).
+            key_labels (Tensor | LabelSums): ``K x C`` multi-hot (dense or sparse COO; or
+                ``(K,)``), or with ``positives='mulsupcon'`` their per-class key sums and
+                counts (``C x D``, ``(C,)``).
             pair_index (Tensor, optional): ``(B,)`` row of each query's own key; unused: the
                 own key carries the query's labels, so it is a positive like any key with them.
             self_index (Tensor, optional): not supported (MulSupCon's queries are never among
@@ -75,8 +88,8 @@ class MulSupConHead(BaseModule):
         loss = self.loss_weight * total / global_mean_factor(count)
         with torch.no_grad():
             if query_labels.dim() == 2:
-                yq = (query_labels > 0).float()  # B x C
-                per_label = (key_labels > 0).float().sum(0)  # C
+                yq = query_labels.to(torch.float32)  # B x C
+                per_label = label_counts(key_labels)  # C, from counts: no K x C tensor
                 keys_per_label = (yq @ per_label).sum() / yq.sum().clamp_min(1)
             else:  # 'supcon' with class indices
                 keys_per_label = (query_labels[:, None] == key_labels[None, :]).float().sum(1)

@@ -38,7 +38,7 @@ sync.
 """
 import contextlib
 import numbers
-from typing import Optional, Tuple
+from typing import NamedTuple, Optional, Tuple, Union
 
 import torch
 from torch import nn
@@ -152,25 +152,142 @@ def supcon_terms(logits: torch.Tensor,
     return torch.where(has_pos, terms, torch.zeros_like(terms)), has_pos
 
 
-def mean_log_prob_from_sums(pos_logit_sums: torch.Tensor, num_pos: torch.Tensor,
-                            log_den: torch.Tensor) -> torch.Tensor:
-    r"""The ``'mean'`` term's sum from positive-logit sums, without any ``B x K`` positive mask.
+class LabelSums(NamedTuple):
+    r"""Per-class sums of labelled keys: all that MulSupCon's per-label positive sets need.
 
-    :math:`\sum_{b \in P} \log p_{ab} = \sum_{b \in P} s_{ab} - |P| \log \sum_{b'} e^{s_{ab'}}`:
-    when the positive sets do not depend on the anchor (MulSupCon's per-label sets), the sums
-    :math:`\sum_{b \in P} s_{ab}` come from one product with the positive keys' sums, so the
-    ``B x K x C`` label product is never formed.
+    For keys :math:`k_1 \dots k_K` with multi-hot labels :math:`\tilde Y` (``K x C``), the
+    positive set of label j is :math:`P_j = \{k : \tilde y_{kj} = 1\}` whatever the anchor, so
+    the loss only needs :math:`m_j = \sum_{k \in P_j} k_k` and :math:`n_j = |P_j|`. Passing
+    these instead of the ``K x C`` labels lets a caller that maintains them (the label queue,
+    :class:`~mlcl_plugin.models.utils.LabelMemoryBank`) skip every ``K x C`` pass.
+
+    Attributes:
+        sums (Tensor): ``C x D`` sums :math:`m_j` (may carry a gradient to the keys).
+        counts (Tensor): ``(C,)`` counts :math:`n_j` (float).
+    """
+
+    sums: torch.Tensor
+    counts: torch.Tensor
+
+
+KeyLabels = Union[torch.Tensor, LabelSums]
+
+
+def label_sums(labels: torch.Tensor, keys: torch.Tensor,
+               dtype: Optional[torch.dtype] = None) -> LabelSums:
+    r"""Per-class key sums :math:`M = \tilde Y^\top K` and counts of 0/1 labels.
+
+    Dense labels use one ``C x K x D`` product (the fastest form while ``C`` is small next to
+    ``D``; on CPU, with ``C > D``, they are made sparse first). Sparse labels
+    (``torch.sparse_coo`` ``K x C``, e.g. a large, sparse taxonomy) use a sparse product, so
+    the cost follows the number of stored labels, not ``K x C``. Values are
+    used as given (0/1 expected, not validated: that would need a host sync).
 
     Args:
-        pos_logit_sums (Tensor): ``B x C`` sums :math:`\sum_{b \in P_j} s_{ib}`.
-        num_pos (Tensor): ``(C,)`` positive counts :math:`|P_j|`.
-        log_den (Tensor): ``(B,)`` log-denominators :math:`\log \sum_{b} e^{s_{ib}}`.
+        labels (Tensor): ``K x C`` multi-hot labels, dense (any dtype) or sparse COO.
+        keys (Tensor): ``K x D`` keys.
+        dtype (torch.dtype, optional): dtype of the result. Defaults to the dtype of ``keys``.
 
     Returns:
-        Tensor: ``B x C`` sums of the positives' log-probabilities,
-        :math:`\sum_{b \in P_j} \log p_{ib}` (the term is minus this over :math:`|P_j|`).
+        LabelSums: ``C x D`` sums and ``(C,)`` counts.
     """
-    return pos_logit_sums - log_den[:, None] * num_pos[None, :]
+    dtype = dtype or keys.dtype
+    keys = keys.to(dtype)
+    if not labels.is_sparse and labels.device.type == 'cpu' and labels.shape[1] > keys.shape[1]:
+        # On CPU, with more classes than feature dimensions, one pass to find the stored
+        # labels and a sparse product beat the C x K x D product (no host sync to avoid here).
+        labels = labels.to_sparse()
+    if labels.is_sparse:
+        labels_t = labels.t().to(dtype)  # C x K, still sparse
+        counts = torch.sparse.sum(labels_t, dim=1).to_dense()  # C
+        return LabelSums(torch.sparse.mm(labels_t, keys), counts)
+    labels = labels.to(dtype)  # a no-op when the labels already have the compute dtype
+    return LabelSums(labels.t() @ keys, labels.sum(dim=0))
+
+
+def label_set_terms(query: torch.Tensor, log_den: torch.Tensor, query_labels: torch.Tensor,
+                    sums: LabelSums, temperature: float, per_anchor_mean: bool = False,
+                    gather: Optional[bool] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+    r"""Sum and count of the ``'mean'`` terms when each label's positive set is the same for
+    every anchor (MulSupCon, Zhang & Wu, AAAI-24, Eq. 4-6).
+
+    Anchor i has one term per label j it carries, with positives :math:`P_j` (the keys carrying
+    j, :math:`n_j = |P_j|`, :math:`m_j = \sum_{b \in P_j} k_b`). Since
+    :math:`\sum_{b \in P_j} \log p_{ib} = q_i^\top m_j / \tau - n_j\,\mathrm{lse}_i`, the sum of
+    the terms of the valid pairs (:math:`y_{ij} = 1`, :math:`n_j > 0`) with weights
+    :math:`w_{ij}` is
+
+    .. math:: \sum_{ij} w_{ij} y_{ij} \Big(\mathrm{lse}_i - \frac{q_i^\top m_j}{\tau n_j}\Big)
+              = \sum_i a_i \mathrm{lse}_i - \frac{1}{\tau} \sum_i q_i^\top (W M)_i,
+
+    with :math:`W_{ij} = w_{ij} y_{ij} / n_j` and :math:`a_i = \sum_j w_{ij} y_{ij}`; the weight
+    is 1 (the mean over pairs) or :math:`1 / |y_i|` (``per_anchor_mean``, Eq. 6). Only
+    :math:`W M` (``B x D``) touches the label sums: on CPU it gathers the sums of the anchors'
+    labels (the cost follows the labels present, not ``B x C x D``); elsewhere a dense product
+    avoids the host sync of ``nonzero``.
+
+    Args:
+        query (Tensor): ``B x D`` anchors (compute dtype).
+        log_den (Tensor): ``(B,)`` :math:`\mathrm{lse}_i = \log \sum_b e^{s_{ib}}` over all keys.
+        query_labels (Tensor): ``B x C`` 0/1 labels of the anchors.
+        sums (LabelSums): the keys' per-label sums (``C x D``, any float dtype: only the rows
+            used are cast) and counts (``(C,)``, compute dtype).
+        temperature (float): :math:`\tau`.
+        per_anchor_mean (bool): weight each anchor's terms by :math:`1 / |y_i|` (its valid
+            pairs) and count every anchor. Defaults to False: count the valid pairs.
+
+    Returns:
+        tuple[Tensor, Tensor]: scalar sum of the terms (with gradient) and scalar count.
+    """
+    dtype = query.dtype
+    class_sums, counts = sums
+    has_pos = counts > 0  # C
+    inv_n = torch.where(has_pos, 1 / counts.clamp_min(1), torch.zeros_like(counts))  # C
+    num_anchors = query.shape[0]
+    if gather is None:
+        gather = query.device.type == 'cpu'
+    if gather:
+        # No host sync to avoid on CPU: work on the anchors' labels only.
+        rows, cols = query_labels.nonzero(as_tuple=True)  # one pass over B x C
+        valid = has_pos[cols].to(dtype)  # per (anchor, label) entry
+        pairs = query.new_zeros(num_anchors).index_add_(0, rows, valid)  # B: valid pairs
+        weight = inv_n[cols]
+        if per_anchor_mean:
+            weight = weight / pairs.clamp_min(1)[rows]
+        pulled = query.new_zeros(query.shape).index_add(
+            0, rows, class_sums[cols].to(dtype) * weight[:, None])  # B x D: (W M)_i
+    else:
+        label_pairs = query_labels.to(dtype) * has_pos.to(dtype)  # B x C
+        pairs = label_pairs.sum(dim=1)  # B
+        weights = label_pairs * inv_n  # B x C
+        if per_anchor_mean:
+            weights = weights / pairs.clamp_min(1)[:, None]
+        pulled = weights @ class_sums.to(dtype)  # B x D
+    if per_anchor_mean:
+        lse_weight = (pairs > 0).to(dtype)
+        count = query.new_tensor(float(num_anchors))
+    else:
+        lse_weight = pairs
+        count = pairs.sum().detach()
+    total = (log_den * lse_weight).sum() - (query * pulled).sum() / temperature
+    return total, count
+
+
+def label_counts(labels: KeyLabels) -> torch.Tensor:
+    """``(C,)`` number of keys carrying each label, from dense, sparse or summed labels.
+
+    Args:
+        labels (Tensor | LabelSums): ``K x C`` labels (dense or sparse COO) or their sums.
+
+    Returns:
+        Tensor: ``(C,)`` float counts.
+    """
+    if isinstance(labels, LabelSums):
+        return labels.counts.float()
+    if labels.is_sparse:
+        return torch.sparse.sum(labels.float(), dim=0).to_dense()
+    # 0/1 labels: a typed sum, no K x C bool or float copy
+    return labels.sum(dim=0, dtype=torch.float32)
 
 
 def check_features(query: torch.Tensor, keys: torch.Tensor, dims: int = 2) -> None:
@@ -222,7 +339,7 @@ class ContrastiveLoss(nn.Module):
 
     Every loss is called as ``loss(query, keys, query_labels, key_labels, self_index=None)``
     and returns a scalar; subclasses build the masks and call :func:`supcon_terms` (or
-    :func:`mean_log_prob_from_sums`) in :meth:`loss_terms`. A plain :class:`torch.nn.Module`,
+    :func:`label_set_terms`) in :meth:`loss_terms`. A plain :class:`torch.nn.Module`,
     usable without mmengine (the registration of the subclasses only lets configs build them).
 
     Args:

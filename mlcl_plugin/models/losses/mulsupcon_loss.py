@@ -7,10 +7,13 @@ from mmpretrain.registry import MODELS
 
 from .contrastive_core import (
     ContrastiveLoss,
+    KeyLabels,
+    LabelSums,
     autocast_disabled,
     check_features,
     compute_dtype,
-    mean_log_prob_from_sums,
+    label_set_terms,
+    label_sums,
     scaled_logits,
     supcon_terms,
 )
@@ -57,8 +60,12 @@ class MulSupConLoss(ContrastiveLoss):
 
       which replaces the B x K x C label product (forward and backward) by a C x K x D one
       that needs no backward when the keys are detached (MoCo); see
-      :func:`~mlcl_plugin.models.losses.contrastive_core.mean_log_prob_from_sums`. Only pairs
-      with :math:`n_j > 0` are valid.
+      :func:`~mlcl_plugin.models.losses.contrastive_core.label_set_terms`. Sparse key
+      labels make that product follow the number of stored labels, and ``key_labels`` given
+      as :class:`~mlcl_plugin.models.losses.contrastive_core.LabelSums` (M and n, which the
+      label queue maintains as keys come and go) remove it: the loss then costs the B x K
+      logits and their ``logsumexp`` plus B x C terms. Only pairs with :math:`n_j > 0` are
+      valid.
     * ``'all'``: :math:`P_i` = keys whose label vector equals :math:`y_i` exactly.
     * ``'any'``: :math:`P_i` = keys sharing at least one label with :math:`y_i`.
     * ``'supcon'``: single-label targets (one-hot rows, or integer class indices of shape
@@ -151,7 +158,7 @@ class MulSupConLoss(ContrastiveLoss):
                    query: torch.Tensor,
                    keys: torch.Tensor,
                    query_labels: torch.Tensor,
-                   key_labels: torch.Tensor,
+                   key_labels: KeyLabels,
                    self_index: Optional[torch.Tensor] = None
                    ) -> Tuple[torch.Tensor, torch.Tensor]:
         """The loss as ``(sum of terms, number of terms)``; ``forward`` = sum / max(number, 1).
@@ -168,8 +175,11 @@ class MulSupConLoss(ContrastiveLoss):
             query_labels (Tensor): multi-hot anchor labels ``B x C``, bool or 0/1 of any
                 dtype (not validated: that would need a host sync). For ``positives='supcon'``
                 also integer class indices of shape ``(B,)`` (negative = no label).
-            key_labels (Tensor): key labels, ``K x C`` (or ``(K,)`` for ``'supcon'``), same
-                encoding as ``query_labels``.
+            key_labels (Tensor | LabelSums): key labels, ``K x C`` (or ``(K,)`` for
+                ``'supcon'``), same encoding as ``query_labels``, dense or sparse COO; for
+                ``'mulsupcon'`` also their per-class key sums and counts
+                (:class:`~mlcl_plugin.models.losses.contrastive_core.LabelSums`, ``C x D`` and
+                ``(C,)``, as maintained by the label queue), which skips every ``K x C`` pass.
             self_index (None): not supported; must be None.
 
         Returns:
@@ -185,7 +195,7 @@ class MulSupConLoss(ContrastiveLoss):
         with autocast_disabled(query.device.type):
             query, keys = query.to(dtype), keys.to(dtype)
             if self.positives == 'mulsupcon':
-                return self._mulsupcon(query, keys, query_labels, key_labels, num_anchors)
+                return self._mulsupcon(query, keys, query_labels, key_labels)
             logits = scaled_logits(query, keys, self.temperature)  # B x K
             positives = self._positive_mask(query_labels, key_labels)  # B x K bool
             per_anchor, has_pos = supcon_terms(logits, positives)  # B, B
@@ -194,28 +204,19 @@ class MulSupConLoss(ContrastiveLoss):
             return per_anchor.sum(), query.new_tensor(float(num_anchors))
 
     def _mulsupcon(self, query: torch.Tensor, keys: torch.Tensor, query_labels: torch.Tensor,
-                   key_labels: torch.Tensor,
-                   num_anchors: int) -> Tuple[torch.Tensor, torch.Tensor]:
-        """MulSupCon terms from ``B x C`` matrices (inputs already in the compute dtype)."""
+                   key_labels: KeyLabels) -> Tuple[torch.Tensor, torch.Tensor]:
+        """MulSupCon terms from the per-label key sums (inputs already in the compute dtype)."""
         dtype = query.dtype
-        query = query / self.temperature  # scaling B x D is cheaper than B x K or B x C
-        # 0/1 labels are used as given: binarising a K x C label queue costs two extra passes,
-        # and `.to` is free when the labels already have the compute dtype.
-        yq = query_labels.to(dtype)  # B x C
-        yk = key_labels.to(dtype)  # K x C
-        n = yk.sum(dim=0)  # C: |P_j|, the same for every anchor
-        log_den = torch.logsumexp(query @ keys.t(), dim=1)  # B, from the B x K logits
+        log_den = torch.logsumexp(scaled_logits(query, keys, self.temperature), dim=1)  # B
         # Positive-logit sums from the per-label key sums (C x D): the label product shrinks
-        # from B x K x C to C x K x D, which needs no backward when the keys are detached.
-        class_sums = yk.t() @ keys  # C x D
-        pos_log_prob = mean_log_prob_from_sums(query @ class_sums.t(), n, log_den)  # B x C
-        # A pair (i, j) is valid when anchor i has label j and some key carries j.
-        pairs = yq * (n > 0).to(dtype)  # B x C
-        pair_loss = -pairs * pos_log_prob / n.clamp_min(1)  # B x C: L_ij on valid pairs, else 0
-        if self.weighting == 'none':
-            return pair_loss.sum(), pairs.sum().detach()
-        per_anchor = pair_loss.sum(dim=1) / pairs.sum(dim=1).clamp_min(1)  # B
-        return per_anchor.sum(), query.new_tensor(float(num_anchors))
+        # from B x K x C to C x K x D (dense labels), to the stored labels (sparse ones) or to
+        # nothing (sums maintained by the label queue); no backward when the keys are detached.
+        if not isinstance(key_labels, LabelSums):
+            key_labels = label_sums(key_labels, keys)
+        # (float64 sums of the label queue are cast row by row where the terms gather them)
+        sums = LabelSums(key_labels.sums, key_labels.counts.to(dtype))
+        return label_set_terms(query, log_den, query_labels, sums, self.temperature,
+                               per_anchor_mean=self.weighting == 'per_sample')
 
     def _positive_mask(self, query_labels: torch.Tensor,
                        key_labels: torch.Tensor) -> torch.Tensor:
@@ -224,7 +225,8 @@ class MulSupConLoss(ContrastiveLoss):
             same = query_labels[:, None] == key_labels[None, :]  # B x K
             return same & (query_labels >= 0)[:, None]
         yq = query_labels.float()  # B x C
-        yk = key_labels.float()  # K x C
+        # these positive sets depend on the anchor, so they need the labels of every key
+        yk = key_labels.to_dense().float() if key_labels.is_sparse else key_labels.float()
         # Shared-label counts are small integers, exact in float32.
         overlap = yq @ yk.t()  # B x K
         if self.positives == 'any':
@@ -235,9 +237,24 @@ class MulSupConLoss(ContrastiveLoss):
         return (overlap == nq[:, None]) & (overlap == nk[None, :]) & (nq > 0)[:, None]
 
     def _check_inputs(self, query: torch.Tensor, keys: torch.Tensor, query_labels: torch.Tensor,
-                      key_labels: torch.Tensor) -> None:
+                      key_labels: KeyLabels) -> None:
         # Shape checks only (Python-level, no host sync).
         check_features(query, keys)
+        if isinstance(key_labels, LabelSums):
+            sums, counts = key_labels
+            if self.positives != 'mulsupcon':
+                raise ValueError(f'positives={self.positives!r} needs the labels of every key '
+                                 '(K x C); LabelSums only describe the per-label positive sets '
+                                 "of positives='mulsupcon'")
+            num_classes = query_labels.shape[-1] if query_labels.dim() == 2 else None
+            if (sums.dim() != 2 or counts.shape != (sums.shape[0], )
+                    or sums.shape[1] != query.shape[1] or sums.shape[0] != num_classes):
+                raise ValueError(
+                    'key_labels as LabelSums must hold C x D sums and (C,) counts with C = '
+                    f'the classes of query_labels {tuple(query_labels.shape)} and D = the '
+                    f'feature width of query {tuple(query.shape)}; got sums '
+                    f'{tuple(sums.shape)} and counts {tuple(counts.shape)}')
+            return
         if query_labels.dim() != key_labels.dim():
             raise ValueError('query_labels and key_labels must have the same number of '
                              f'dimensions, got {tuple(query_labels.shape)} and '

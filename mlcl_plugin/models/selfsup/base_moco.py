@@ -48,6 +48,9 @@ class BaseMoCo(BaseSelfSupervisor):
     """
 
     QUEUE_MODES = ('full', 'always')
+    # K x C size of the label queue from which the head gets per-class key sums instead of the
+    # labels (when its `uses_label_sums` is true); an instance may override it
+    label_sums_min_entries = 1 << 17
 
     def __init__(self,
                  backbone: dict,
@@ -154,7 +157,8 @@ class BaseMoCo(BaseSelfSupervisor):
                 queue's error messages.
 
         Returns:
-            tuple: reference keys ``(G*N + V) x D``, their labels, ``pair_index`` (``(N,)``,
+            tuple: reference keys ``(G*N + V) x D``, their labels (or their ``LabelSums`` when
+            the head's ``uses_label_sums`` is true), ``pair_index`` (``(N,)``,
             the row of each local key among the reference keys: the gathered batch comes first,
             in rank order) and ``V``, the number of queue entries used.
 
@@ -164,7 +168,15 @@ class BaseMoCo(BaseSelfSupervisor):
             ValueError: a multi-hot label is not 0 or 1 (nothing is enqueued).
         """
         used = self.label_queue.num_valid
-        ref_keys, ref_labels = self.label_queue(keys, labels, describe_row=describe_row)
+        # A head whose positives depend on the label only (MulSupCon) takes per-class key sums,
+        # which the queue maintains, instead of (G*N + V) x C labels, once the queue's labels
+        # are large enough for that to pay (below, the few fixed-cost ops of the bookkeeping
+        # cost more than the dense K x C product).
+        num_classes = self.label_queue.num_classes
+        as_sums = (num_classes is not None and getattr(self.head, 'uses_label_sums', False)
+                   and self.queue_len * num_classes >= self.label_sums_min_entries)
+        ref_keys, ref_labels = self.label_queue(keys, labels, describe_row=describe_row,
+                                                as_sums=as_sums)
         num = keys.shape[0]
         first = get_rank() * num if self.label_queue.gather_distributed else 0
         pair_index = torch.arange(first, first + num, device=keys.device)

@@ -101,16 +101,19 @@ class BlockSimSiam(SimSiam):
       ``F2 = normalise([p2; z1])``, with image ids as labels (``ImageAwareHead``, weight 4
       in the configs: total = SimSiam + 4 x image-aware).
 
-    Across ranks: the paper's code all-gathers the crops, shuffles blocks over GPUs with one
-    permutation and contrasts each GPU's share locally, so its loss depends on the number of
-    GPUs. Here the algorithm gathers the rows of **all** ranks (with gradient; image ids offset
-    by rank so they are globally unique) and each rank contrasts its own rows against them
-    (``ia_head.loss(rows, all_rows, ids, all_ids, self_index=...)``, the head contract of
-    ``docs/design/heads_and_losses.md``), which is the single-GPU loss for any world size; the
-    DDP-averaged loss and gradients equal one process on the concatenated batch (for
-    batch-independent layers; with SyncBN the BN statistics are global in both). Blocks are not
-    shuffled across ranks: under SyncBN a permutation changes nothing else. Every rank must
-    hold the same number of images (``drop_last=True``).
+    Across ranks (``ia_scope``): the paper's code all-gathers the crops, shuffles blocks over
+    GPUs with one permutation and contrasts each GPU's share locally, so its loss depends on
+    the number of GPUs. ``ia_scope='local'`` (the default, as the paper's code) contrasts each
+    rank's own rows among themselves and averages per rank, without a collective; the blocks
+    are not shuffled across ranks, so all views of an image stay on one rank and keep their
+    positives. ``ia_scope='global'`` gathers the rows of **all** ranks (with gradient; image
+    ids offset by rank so they are globally unique) and each rank contrasts its own rows
+    against them (``ia_head.loss(rows, all_rows, ids, all_ids, self_index=...)``, the head
+    contract of ``docs/design/heads_and_losses.md``), which is the single-GPU loss for any
+    world size: the DDP-averaged loss and gradients equal one process on the concatenated
+    batch (for batch-independent layers; with SyncBN the BN statistics are global in both).
+    On one process both scopes are the same loss. Every rank must hold the same number of
+    images (``drop_last=True``).
 
     The image-aware term treats ``p`` and ``z`` rows alike and does not detach ``z`` (the
     paper's code); ``stop_gradient`` only concerns the SimSiam term.
@@ -127,6 +130,8 @@ class BlockSimSiam(SimSiam):
             on blocks). Defaults to ``dict(type='ImageAwareHead', loss_weight=4.0)``.
         stop_gradient (bool): detach ``z`` in the SimSiam term (textbook SimSiam). Defaults
             to False (the paper's code).
+        ia_scope (str): ``'local'`` (per-rank contrast, the paper's code) or ``'global'``
+            (every rank's rows are keys of every rank's queries). Defaults to ``'local'``.
         pretrained (str, optional): checkpoint to initialise from.
         data_preprocessor (dict, optional): defaults to ``SelfSupDataPreprocessor``.
         init_cfg (dict | list, optional): initialisation config.
@@ -138,6 +143,7 @@ class BlockSimSiam(SimSiam):
                  head: dict,
                  ia_head: Optional[dict] = REFERENCE_IA_HEAD,
                  stop_gradient: bool = False,
+                 ia_scope: str = 'local',
                  pretrained: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
@@ -157,8 +163,11 @@ class BlockSimSiam(SimSiam):
                             f'built as one), got {type(self.head).__name__}')
         if ia_head is not None and not isinstance(ia_head, torch.nn.Module):
             ia_head = MODELS.build(copy.deepcopy(ia_head))
+        if ia_scope not in ('local', 'global'):
+            raise ValueError(f"ia_scope must be 'local' or 'global', got {ia_scope!r}")
         self.ia_head = ia_head
         self.stop_gradient = bool(stop_gradient)
+        self.ia_scope = ia_scope
 
     def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],
              **kwargs) -> Dict[str, torch.Tensor]:
@@ -189,20 +198,27 @@ class BlockSimSiam(SimSiam):
         if self.ia_head is None:
             return losses
 
+        local = self.ia_scope == 'local'
         # image id of every row: globally unique across ranks (same local B on every rank)
-        first = get_rank() * num_images
+        first = 0 if local else get_rank() * num_images
         ids = torch.arange(first, first + num_images, device=z1.device).repeat(num_blocks)
         ids = torch.cat([ids, ids])  # 2N: [p rows; z rows]
-        all_ids = gather_no_grad(ids)  # G*2N
         rows = ids.shape[0]
-        # each local row's own copy among the gathered rows (rank order)
-        self_index = torch.arange(get_rank() * rows, (get_rank() + 1) * rows, device=z1.device)
+        if local:
+            all_ids = ids
+            self_index = torch.arange(rows, device=z1.device)
+        else:
+            all_ids = gather_no_grad(ids)  # G*2N
+            # each local row's own copy among the gathered rows (rank order)
+            self_index = torch.arange(get_rank() * rows, (get_rank() + 1) * rows,
+                                      device=z1.device)
         outs = []
         for f in (torch.cat([p1, z2], dim=0), torch.cat([p2, z1], dim=0)):
             f = F.normalize(f, dim=1)  # 2N x D
-            # gathered with gradient: every rank's rows are keys of every rank's queries
-            outs.append(self.ia_head.loss(f, gather_with_grad(f), ids, all_ids,
-                                          self_index=self_index))
+            # global: gathered with gradient, every rank's rows are keys of every rank's queries
+            keys = f if local else gather_with_grad(f)
+            outs.append(self.ia_head.loss(f, keys, ids, all_ids, self_index=self_index,
+                                          scope=self.ia_scope))
         losses['loss_ia'] = 0.5 * (outs[0]['loss'] + outs[1]['loss'])
         losses['ia_positives'] = outs[0]['positives_per_anchor']
         return losses

@@ -11,7 +11,7 @@ gathering, the state dict and its resume checks, and the refusal of keys or labe
 poison the queue.
 """
 import logging
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.dist import get_world_size
@@ -19,6 +19,7 @@ from mmengine.logging import print_log
 from mmpretrain.registry import MODELS
 from torch import nn
 
+from ..losses.contrastive_core import LabelSums
 from .gather import gather_no_grad, gather_with_grad
 
 # --------------------------------------------------------------------------------------------
@@ -52,6 +53,17 @@ def _write_ring(buffers: Sequence[torch.Tensor], rows: Sequence[torch.Tensor], p
         if head < count:
             buf[:count - head] = new[head:]
     return (ptr + num) % cap
+
+
+def _ring_slots(ptr: int, num: int, cap: int) -> Tuple[int, torch.Tensor]:
+    """Which rows of an ``N``-row batch :func:`_write_ring` writes, and into which slots.
+
+    Returns:
+        tuple[int, Tensor]: the first written row (``max(N - K, 0)``) and the slots of the
+        written rows, in order.
+    """
+    first = max(num - cap, 0)
+    return first, (ptr + first + torch.arange(num - first)) % cap
 
 
 def _ring_order(ptr: int, filled: int, cap: int) -> torch.Tensor:
@@ -138,7 +150,8 @@ def _fit_queue_state(state_dict: Dict[str, torch.Tensor], full: Sequence[str],
 
 def _check_before_enqueue(keys: torch.Tensor, labels: torch.Tensor, owner: str,
                          world_size: int = 1, binary_labels: bool = True,
-                         describe_row: Optional[Callable[[int], str]] = None) -> None:
+                         describe_row: Optional[Callable[[int], str]] = None,
+                         nonzero: Optional[Tuple[torch.Tensor, torch.Tensor]] = None) -> None:
     """Refuse to write non-finite keys or non-binary labels into a queue.
 
     The queue outlives the step: one NaN key written into it makes every later loss NaN, and
@@ -157,6 +170,9 @@ def _check_before_enqueue(keys: torch.Tensor, labels: torch.Tensor, owner: str,
         binary_labels (bool): also require labels in {0, 1}. Defaults to True.
         describe_row (callable, optional): names row ``r`` of the gathered batch in messages;
             defaults to ``'rank g sample i'`` (``'sample i'`` on one process).
+        nonzero (tuple[Tensor, Tensor], optional): ``labels.nonzero(as_tuple=True)`` when the
+            caller has it: the label check then reads only those entries (every other entry
+            is 0). Defaults to None.
 
     Raises:
         FloatingPointError: a key is NaN or infinite; nothing was enqueued.
@@ -165,7 +181,9 @@ def _check_before_enqueue(keys: torch.Tensor, labels: torch.Tensor, owner: str,
     keys = keys.detach()
     bad = [~torch.isfinite(keys).all()]
     check_labels = binary_labels and labels.dtype != torch.bool
-    if check_labels:
+    if check_labels and nonzero is not None:
+        bad.append((labels[nonzero] != 1).any())
+    elif check_labels:
         bad.append(((labels != 0) & (labels != 1)).any())
     if not bool(torch.stack(bad).any()):  # the one host sync
         return
@@ -329,6 +347,17 @@ class LabelMemoryBank(nn.Module):
         self.register_buffer('filled', torch.zeros((), dtype=torch.long))
         self._ptr = 0
         self._filled = 0
+        # Per-class sums and counts of the stored keys (multi-hot banks, see `label_sums`):
+        # derived state, rebuilt from the queue after a load, so checkpoints do not change.
+        # float64 so that adding and removing keys over a long run does not drift.
+        if num_classes is not None:
+            self.register_buffer('class_sums', torch.zeros(num_classes, size[1],
+                                                           dtype=torch.float64),
+                                 persistent=False)
+            self.register_buffer('class_counts', torch.zeros(num_classes, dtype=torch.float64),
+                                 persistent=False)
+        # maintained from the first `as_sums` call on (until then nothing pays for them)
+        self._sums_ready = False
         self._shown_names: Optional[Tuple[str, str, Tuple[str, ...]]] = None
 
     def extra_repr(self) -> str:
@@ -374,6 +403,7 @@ class LabelMemoryBank(nn.Module):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
         self._ptr = int(self.ptr)
         self._filled = int(self.filled)
+        self._sums_ready = False  # rebuilt from the loaded queue when next needed
 
     # ---------------------------------------------------------------------------- the queue
 
@@ -421,8 +451,9 @@ class LabelMemoryBank(nn.Module):
                 keys: torch.Tensor,
                 labels: torch.Tensor,
                 update: bool = True,
-                describe_row: Optional[Callable[[int], str]] = None
-                ) -> Tuple[torch.Tensor, torch.Tensor]:
+                describe_row: Optional[Callable[[int], str]] = None,
+                as_sums: bool = False
+                ) -> Tuple[torch.Tensor, Union[torch.Tensor, LabelSums]]:
         """Reference set of this step, then enqueue.
 
         Args:
@@ -434,11 +465,20 @@ class LabelMemoryBank(nn.Module):
             update (bool): write the gathered batch into the bank. Defaults to True.
             describe_row (callable, optional): names row ``r`` of the gathered batch in error
                 messages (default ``'rank g sample i'``, ``'sample i'`` on one process).
+            as_sums (bool): return the reference labels as their per-class key sums and
+                counts (:class:`~mlcl_plugin.models.losses.contrastive_core.LabelSums`,
+                ``C x D`` and ``(C,)``) instead of ``(G*B + V) x C`` labels: all that
+                MulSupCon's positives need. The bank's part is maintained as keys come and go
+                (float64), so no step touches a ``K x C`` tensor; the batch's part costs one
+                pass over its ``G*B x C`` labels and one host sync (``nonzero``). Multi-hot
+                banks only. Defaults to False.
 
         Returns:
-            tuple[Tensor, Tensor]: reference keys ``(G*B + V) x D`` (dtype of ``keys``) and
-            labels ``(G*B + V) x C`` or ``(G*B + V,)`` (dtype of ``labels``): the gathered
-            batch, then the ``V`` bank entries of ``mode`` as they were before this call.
+            tuple[Tensor, Tensor | LabelSums]: reference keys ``(G*B + V) x D`` (dtype of
+            ``keys``) and labels ``(G*B + V) x C`` or ``(G*B + V,)`` (dtype of ``labels``), or
+            with ``as_sums`` their sums and counts (float64, the sums with the batch keys'
+            gradient): the gathered batch, then the ``V`` bank entries of ``mode`` as
+            they were before this call.
 
         Raises:
             FloatingPointError: a key of the gathered batch is NaN or infinite (nothing is
@@ -456,23 +496,71 @@ class LabelMemoryBank(nn.Module):
         elif labels.shape != (keys.shape[0], self.num_classes):
             raise ValueError(f'labels must be B x C = {keys.shape[0]} x {self.num_classes} '
                              f'(multi-hot), got {tuple(labels.shape)}')
+        if as_sums and self.num_classes is None:
+            raise ValueError(f'{self.name}: as_sums needs multi-hot labels (num_classes=C); '
+                             'this bank stores one id per key')
         batch_keys, batch_labels = self.gather(keys, labels)  # N x D, N x C
         valid = self.num_valid
         if valid:
             # torch.cat copies, so the in-place enqueue below cannot change the result
             ref_keys = torch.cat([batch_keys, self.keys[:valid].to(keys.dtype)])
+        else:
+            ref_keys = batch_keys
+        nonzero = None
+        if as_sums:
+            nonzero = batch_labels.nonzero(as_tuple=True)  # the batch's stored labels
+            rows, cls = nonzero
+            # float64 like the maintained sums; the loss casts only the rows it gathers
+            queue_sums, queue_counts = self._queue_sums(empty=not valid)
+            sums = queue_sums.index_add(0, cls, batch_keys[rows].to(torch.float64))  # C x D
+            counts = queue_counts.index_add(0, cls, torch.ones_like(cls, dtype=torch.float64))
+            ref_labels = LabelSums(sums, counts)
+        elif valid:
             ref_labels = torch.cat([batch_labels, self.labels[:valid].to(labels.dtype)])
         else:
-            ref_keys, ref_labels = batch_keys, batch_labels
+            ref_labels = batch_labels
         if update:
-            self.enqueue(batch_keys, batch_labels, describe_row)
+            self.enqueue(batch_keys, batch_labels, describe_row, nonzero=nonzero)
         return ref_keys, ref_labels
+
+    @torch.no_grad()
+    def _queue_sums(self, empty: bool = False) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Per-class sums (``C x D``) and counts (``(C,)``) of all stored keys, float64.
+
+        Built from the whole queue on first use (and after a load), then kept up to date by
+        :meth:`enqueue`, which subtracts the overwritten keys and adds the new ones. With
+        ``empty`` (no queue entry is used this step) zeros of the same shape are returned, but
+        the sums are still built so that the enqueue keeps them.
+        """
+        if not self._sums_ready or self.class_sums.dtype != torch.float64:
+            # a module-wide .half()/.to(dtype) would have cast these buffers: rebuild them
+            self.class_sums = self.class_sums.new_zeros(self.class_sums.shape,
+                                                        dtype=torch.float64)
+            self.class_counts = self.class_counts.new_zeros(self.class_counts.shape,
+                                                            dtype=torch.float64)
+            # chunks of slots keep the gathered rows bounded
+            step = max(1, (1 << 22) // max(1, self.num_classes))
+            for start in range(0, self.size[0], step):
+                self._add_to_sums(self.keys[start:start + step],
+                                  self.labels[start:start + step], 1.0)
+            self._sums_ready = True
+        if empty:
+            return torch.zeros_like(self.class_sums), torch.zeros_like(self.class_counts)
+        return self.class_sums, self.class_counts
+
+    def _add_to_sums(self, keys: torch.Tensor, labels: torch.Tensor, sign: float,
+                     nonzero: Optional[Tuple[torch.Tensor, torch.Tensor]] = None) -> None:
+        """Add (``sign=1``) or remove (``sign=-1``) rows of keys from the per-class sums."""
+        rows, cls = labels.nonzero(as_tuple=True) if nonzero is None else nonzero
+        self.class_sums.index_add_(0, cls, keys[rows].to(torch.float64), alpha=sign)
+        self.class_counts.index_add_(0, cls, torch.full_like(cls, sign, dtype=torch.float64))
 
     @torch.no_grad()
     def enqueue(self,
                 keys: torch.Tensor,
                 labels: torch.Tensor,
-                describe_row: Optional[Callable[[int], str]] = None) -> None:
+                describe_row: Optional[Callable[[int], str]] = None,
+                nonzero: Optional[Tuple[torch.Tensor, torch.Tensor]] = None) -> None:
         """Write ``N x D`` keys and their labels (already gathered) at the pointer, wrapping
         around; with ``N > K`` only the last ``K`` rows are kept.
 
@@ -480,6 +568,8 @@ class LabelMemoryBank(nn.Module):
             keys (Tensor): ``N x D`` keys, gathered in rank order.
             labels (Tensor): ``N x C`` multi-hot labels or ``(N,)`` ids.
             describe_row (callable, optional): names row ``r`` in error messages.
+            nonzero (tuple[Tensor, Tensor], optional): ``labels.nonzero(as_tuple=True)``
+                when the caller has it (spares a pass over the labels). Defaults to None.
 
         Raises:
             FloatingPointError: a key is NaN or infinite (nothing is written).
@@ -488,8 +578,17 @@ class LabelMemoryBank(nn.Module):
         world = get_world_size() if self.gather_distributed else 1
         _check_before_enqueue(keys, labels, self.name, world,
                               binary_labels=self.num_classes is not None,
-                              describe_row=describe_row)
+                              describe_row=describe_row, nonzero=nonzero)
         num = keys.shape[0]
+        maintain = self.num_classes is not None and self._sums_ready
+        if maintain:
+            first, slots = _ring_slots(self._ptr, num, self.size[0])
+            slots = slots.to(self.keys.device)
+            self._add_to_sums(self.keys[slots], self.labels[slots], -1.0)  # overwritten keys
+            if nonzero is not None and first == 0:
+                self._add_to_sums(keys.detach(), labels, 1.0, nonzero)
+            else:
+                self._add_to_sums(keys[first:].detach(), labels[first:], 1.0)
         self._ptr = _write_ring((self.keys, self.labels), (keys, labels), self._ptr)
         self._filled = min(self._filled + num, self.size[0])
         self.ptr.fill_(self._ptr)

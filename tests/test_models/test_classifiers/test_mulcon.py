@@ -78,6 +78,11 @@ def reference_supcon(z, labels, tau=0.2):
     return total / max(len(entries), 1)
 
 
+def test_label_projector_is_registered():
+    assert MODELS.build(dict(type='LabelProjector', in_channels=8, out_channels=4))(
+        torch.zeros(2, 3, 8)).shape == (2, 3, 4)
+
+
 def test_stage1_loss_is_head_bce():
     model = build(stage=1)
     assert not model.with_contrast

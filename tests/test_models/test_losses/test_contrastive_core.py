@@ -9,7 +9,8 @@ import torch.nn.functional as F
 
 from mlcl_plugin.models.losses import ImageAwareLoss, LabelContrastiveLoss, MulSupConLoss
 from mlcl_plugin.models.losses.contrastive_core import (
-    mean_log_prob_from_sums,
+    LabelSums,
+    label_set_terms,
     supcon_terms,
 )
 
@@ -53,17 +54,30 @@ def test_terms_match_the_loops(form, with_candidates):
         supcon_terms(logits, positives, form='median')
 
 
-def test_sums_form_equals_the_mask_form():
-    """MulSupCon's per-label sums give the same mean log-probabilities as a B x K mask."""
+@pytest.mark.parametrize('gather', [True, False])
+@pytest.mark.parametrize('per_anchor_mean', [False, True])
+def test_label_set_terms_equal_the_mask_form(gather, per_anchor_mean):
+    """MulSupCon's terms from per-label key sums equal the B x K mask form, pair by pair."""
     g = torch.Generator().manual_seed(1)
     q = F.normalize(torch.randn(5, 4, generator=g, dtype=torch.float64), dim=1)
     k = F.normalize(torch.randn(12, 4, generator=g, dtype=torch.float64), dim=1)
+    yq = (torch.rand(5, 3, generator=g) < 0.5).double()
+    yq[0] = 0  # an anchor without labels
     yk = (torch.rand(12, 3, generator=g) < 0.4).double()
-    logits = q @ k.t() / 0.1
-    log_den = torch.logsumexp(logits, dim=1)
-    sums = mean_log_prob_from_sums((q / 0.1) @ (yk.t() @ k).t(), yk.sum(0), log_den)  # B x C
-    log_prob = logits - log_den[:, None]
-    torch.testing.assert_close(sums, log_prob @ yk)
+    yk[:, 2] = 0  # a label no key carries: its pairs are not valid
+    log_prob = torch.log_softmax(q @ k.t() / 0.1, dim=1)  # B x K
+    terms, weights = [], []
+    for i in range(5):
+        mine = [j for j in range(3) if yq[i, j] and yk[:, j].sum()]
+        for j in mine:
+            terms.append(-(log_prob[i] * yk[:, j]).sum() / yk[:, j].sum())
+            weights.append(1 / len(mine) if per_anchor_mean else 1.0)
+    expected = sum(w * t for w, t in zip(weights, terms))
+    log_den = torch.logsumexp(q @ k.t() / 0.1, dim=1)
+    sums = LabelSums(yk.t() @ k, yk.sum(0))
+    total, count = label_set_terms(q, log_den, yq, sums, 0.1, per_anchor_mean, gather=gather)
+    torch.testing.assert_close(total, expected)
+    assert float(count) == (5 if per_anchor_mean else len(terms))
 
 
 def test_losses_agree_where_their_positive_sets_coincide():

@@ -305,3 +305,65 @@ def test_bad_shapes():
         loss_fn(q, k, torch.ones(4, 2, 1), torch.ones(6, 2, 1))
     with pytest.raises(ValueError, match='takes no self_index'):
         loss_fn(q, k, ql, kl, torch.arange(4))
+
+
+@pytest.mark.parametrize(('weighting', 'own_keys', 'seed'),
+                         list(itertools.product(WEIGHTINGS, (True, False), range(3))))
+def test_sparse_and_summed_key_labels_match_dense(weighting, own_keys, seed):
+    # The same loss and gradients from K x C dense labels, sparse COO labels and their
+    # per-class key sums (the label queue's form), checked against the loop reference.
+    from mlcl_plugin.models.losses.contrastive_core import LabelSums
+
+    query, keys, ql, kl = make_batch(seed, own_keys)
+    loss_fn = MulSupConLoss(temperature=0.2, weighting=weighting)
+    ref_q, ref_k = query.clone().requires_grad_(), keys.clone().requires_grad_()
+    ref = reference_loss(ref_q, ref_k, ql, kl, 0.2, 'mulsupcon', weighting)
+    ref.backward()
+
+    def summed(k):  # written out: sum of the keys of each label, and the counts
+        sums = torch.stack([k[kl[:, j] > 0].sum(0) for j in range(kl.shape[1])])
+        return LabelSums(sums, kl.float().sum(0))
+
+    for build in (lambda k: kl, lambda k: kl.to_sparse(), lambda k: kl.float().to_sparse(),
+                  summed):
+        q, k = query.clone().requires_grad_(), keys.clone().requires_grad_()
+        ours = loss_fn(q, k, ql, build(k))
+        torch.testing.assert_close(ours, ref, atol=1e-5, rtol=1e-5)
+        ours.backward()
+        torch.testing.assert_close(q.grad, ref_q.grad, atol=1e-5, rtol=1e-5)
+        # the keys' gradient flows through the sums too (SimCLR-style keys with grad)
+        torch.testing.assert_close(k.grad, ref_k.grad, atol=1e-5, rtol=1e-5)
+
+
+def test_sparse_labels_for_anchor_dependent_positives():
+    # 'all' / 'any' need every key's labels: sparse input is densified, same value
+    query, keys, ql, kl = make_batch(1, own_keys=True)
+    for positives in ('all', 'any'):
+        loss_fn = MulSupConLoss(temperature=0.2, positives=positives)
+        torch.testing.assert_close(loss_fn(query, keys, ql, kl.to_sparse()),
+                                   loss_fn(query, keys, ql, kl))
+
+
+def test_label_sums_bad_use():
+    from mlcl_plugin.models.losses.contrastive_core import LabelSums
+
+    query, keys, ql, kl = make_batch(0, own_keys=True)
+    sums = LabelSums(kl.float().t() @ keys, kl.float().sum(0))
+    with pytest.raises(ValueError, match="positives='mulsupcon'"):
+        MulSupConLoss(positives='any')(query, keys, ql, sums)
+    with pytest.raises(ValueError, match=r'C x D sums and \(C,\) counts'):
+        MulSupConLoss()(query, keys, ql[:, :3], sums)
+    with pytest.raises(ValueError, match=r'got sums \(4, 5\) and counts \(3,\)'):
+        MulSupConLoss()(query, keys, ql, LabelSums(sums.sums, sums.counts[:3]))
+
+
+def test_meta_tensors_label_sums_no_sync():
+    # the loss on LabelSums is sync-free too (meta tensors raise on any host sync)
+    from mlcl_plugin.models.losses.contrastive_core import LabelSums
+
+    query = torch.empty(8, 4, device='meta', requires_grad=True)
+    keys = torch.empty(20, 4, device='meta')
+    ql = torch.empty(8, 5, device='meta')
+    sums = LabelSums(torch.empty(5, 4, device='meta'), torch.empty(5, device='meta'))
+    for weighting in WEIGHTINGS:
+        MulSupConLoss(0.1, weighting=weighting)(query, keys, ql, sums).backward()

@@ -363,3 +363,49 @@ def test_builds_from_config_with_resnet_and_runs():
     assert torch.isfinite(losses['loss'])
     feats = model(views[0], mode='tensor')
     assert feats[0].shape == (4, 64, 1, 1)
+
+
+def test_label_sums_path_equals_dense_labels_over_wraps_and_a_resume():
+    # MulSupConHead takes the per-class key sums the queue maintains; a head forced onto the
+    # K x C label path must see the same losses and gradients, step after step, across queue
+    # wrap-arounds and a state-dict round trip.
+    from mlcl_plugin.models.heads import MulSupConHead
+
+    class DenseHead(MulSupConHead):
+        uses_label_sums = False
+
+    torch.manual_seed(0)
+    summed = build_moco(queue_len=10, queue_mode='always')
+    summed.label_sums_min_entries = 0  # the sums path even for this tiny queue
+    dense = copy.deepcopy(summed)
+    dense.head = DenseHead(temperature=summed.head.loss_module.temperature)
+    assert summed.head.uses_label_sums
+    assert not dense.head.uses_label_sums
+    for step in range(7):
+        if step == 4:
+            state = copy.deepcopy(summed.state_dict())
+            summed = build_moco(queue_len=10, queue_mode='always')
+            summed.label_sums_min_entries = 0
+            summed.load_state_dict(state)
+        views, samples = make_batch(step, 4)
+        out_s, out_d = summed.loss(views, samples), dense.loss(views, samples)
+        torch.testing.assert_close(out_s['loss'], out_d['loss'], atol=1e-6, rtol=1e-6)
+        torch.testing.assert_close(out_s['keys_per_label'], out_d['keys_per_label'])
+        assert summed.label_queue._sums_ready  # the sums path ran and maintains its sums
+        assert not dense.label_queue._sums_ready
+        summed.zero_grad()
+        dense.zero_grad()
+        out_s['loss'].backward()
+        out_d['loss'].backward()
+        for (name, a), b in zip(summed.named_parameters(), dense.parameters()):
+            if a.grad is not None:
+                torch.testing.assert_close(a.grad, b.grad, atol=1e-6, rtol=1e-5, msg=name)
+
+
+def test_label_sums_are_used_from_a_large_enough_queue():
+    small = build_moco(queue_len=8)
+    small.loss(*make_batch(0, 4))
+    assert not small.label_queue._sums_ready  # tiny K x C: the dense labels are cheaper
+    large = build_moco(queue_len=small.label_sums_min_entries // 4)  # C = 4
+    large.loss(*make_batch(0, 4))
+    assert large.label_queue._sums_ready

@@ -32,11 +32,18 @@ def _run(model, views, samples):
     return (out['loss'].detach(), grads, model.queue.clone(), model.queue_labels.clone())
 
 
-def _worker(rank, world, init_file, out_dir, head):
+def _build(head, sums):
+    model = build_moco(queue_len=16, queue_mode='always', **head)
+    if sums:  # the head gets per-class key sums from the queue even at this tiny size
+        model.label_sums_min_entries = 0
+    return model
+
+
+def _worker(rank, world, init_file, out_dir, head, sums):
     dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank,
                             world_size=world)
     try:
-        model = build_moco(queue_len=16, queue_mode='always', **head)
+        model = _build(head, sums)
         results = []
         for step in range(STEPS):
             views, samples = make_batch(step, LOCAL_BATCH * world)
@@ -48,14 +55,16 @@ def _worker(rank, world, init_file, out_dir, head):
         dist.destroy_process_group()
 
 
-@pytest.mark.parametrize('head', [dict(), dict(positives='any', weighting='per_sample')])
-def test_two_gloo_processes_equal_one_process(tmp_path, head):
+@pytest.mark.parametrize(('head', 'sums'), [(dict(), False), (dict(), True),
+                                            (dict(positives='any', weighting='per_sample'),
+                                             False)])
+def test_two_gloo_processes_equal_one_process(tmp_path, head, sums):
     world = 2
-    mp.spawn(_worker, args=(world, str(tmp_path / 'init'), str(tmp_path), head),
+    mp.spawn(_worker, args=(world, str(tmp_path / 'init'), str(tmp_path), head, sums),
              nprocs=world, join=True)
     ranks = [torch.load(tmp_path / f'rank{r}.pth', weights_only=False) for r in range(world)]
 
-    single = build_moco(queue_len=16, queue_mode='always', **head)
+    single = _build(head, sums)
     for step in range(STEPS):
         loss, grads, queue, queue_labels = _run(single, *make_batch(step, LOCAL_BATCH * world))
         # DDP reports per-rank losses; their mean is the loss of the concatenated batch

@@ -377,3 +377,59 @@ def test_two_gloo_processes_equal_one_process(tmp_path):
             torch.testing.assert_close(r[step][4], keys)  # same bank on every rank
             assert torch.equal(r[step][5], labels)
     assert int(single[-1][3].shape[0]) == LOCAL * WORLD + 10  # the bank was full and wrapped
+
+
+def _written_sums(keys, labels):
+    """Per-class sums and counts written out: one class at a time."""
+    sums = torch.stack([keys[labels[:, j] > 0].sum(0) for j in range(labels.shape[1])])
+    return sums, (labels > 0).float().sum(0)
+
+
+@pytest.mark.parametrize('mode', ['full', 'always', 'every_slot'])
+@pytest.mark.parametrize(('cap', 'batch'), [(12, 4), (10, 4), (3, 4)])
+def test_label_sums_match_the_dense_reference_set(mode, cap, batch):
+    # as_sums gives the per-class sums of exactly the keys of the dense reference set, while
+    # the bank maintains its part across wrap-arounds (N > K included), a reload and a
+    # step without update.
+    dense = LabelMemoryBank(size=(cap, 4), num_classes=3, mode=mode)
+    summed = LabelMemoryBank(size=(cap, 4), num_classes=3, mode=mode)
+    summed.load_state_dict(dense.state_dict())  # same random initial keys ('every_slot')
+    for step, (keys, labels) in enumerate(_batches(9, batch, seed=3)):
+        if step == 5:  # a resume: the maintained sums are rebuilt from the loaded queue
+            state = copy.deepcopy(summed.state_dict())
+            assert 'class_sums' not in state
+            assert 'class_counts' not in state
+            summed = LabelMemoryBank(size=(cap, 4), num_classes=3, mode=mode)
+            summed.load_state_dict(state)
+        update = step != 6
+        ref_k, ref_y = dense(keys, labels, update=update)
+        out_k, out = summed(keys, labels, update=update, as_sums=True)
+        torch.testing.assert_close(out_k, ref_k)
+        exp_sums, exp_counts = _written_sums(ref_k, ref_y)
+        torch.testing.assert_close(out.sums.float(), exp_sums, atol=1e-6, rtol=1e-6)
+        torch.testing.assert_close(out.counts.float(), exp_counts)
+        assert out.sums.dtype == out.counts.dtype == torch.float64
+    # the maintained float64 state equals a rebuild from the stored queue
+    sums, counts = summed.class_sums.clone(), summed.class_counts.clone()
+    summed._sums_ready = False
+    torch.testing.assert_close(summed._queue_sums()[0], sums, atol=1e-12, rtol=1e-12)
+    torch.testing.assert_close(summed._queue_sums()[1], counts)
+
+
+def test_label_sums_keep_the_batch_keys_gradient():
+    bank = LabelMemoryBank(size=(6, 4), num_classes=3, mode='always')
+    for keys, labels in _batches(2, 4):
+        bank(keys, labels)
+    keys, labels = _batches(1, 4, seed=5)[0]
+    keys.requires_grad_()
+    _, out = bank(keys, labels, as_sums=True)
+    (out.sums * torch.arange(12.).reshape(3, 4)).sum().backward()
+    # d/dk_i of sum_j w_j . m_j = sum of w_j over the labels of key i
+    expected = labels @ torch.arange(12.).reshape(3, 4)
+    torch.testing.assert_close(keys.grad, expected)
+
+
+def test_label_sums_need_multi_hot_labels():
+    bank = LabelMemoryBank(size=(6, 4), num_classes=None)
+    with pytest.raises(ValueError, match='as_sums needs multi-hot labels'):
+        bank(torch.randn(2, 4), torch.tensor([0, 1]), as_sums=True)

@@ -1,0 +1,51 @@
+# Copyright (c) mlcl_plugin authors. All rights reserved.
+"""tools/benchmarks/run_all.py: runs the benchmarks at --quick size, gathers their rows into
+one table, writes the JSON, the README block and the scaling plot."""
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+from tests.tiny_run import REPO_ROOT
+
+SCRIPT = osp.join(REPO_ROOT, 'tools', 'benchmarks', 'run_all.py')
+KEYS = {'what', 'size', 'ours_s', 'peer_s', 'ratio', 'target', 'pass', 'ours_mib', 'peer_mib',
+        'mem_ratio', 'mem_target', 'mem_pass', 'benchmark'}
+
+
+def test_quick_head_benchmark_through_run_all(tmp_path):
+    readme = tmp_path / 'README.md'
+    readme.write_text('# x\n\n<!-- benchmarks:begin -->\nold\n<!-- benchmarks:end -->\ntail\n')
+    out, plot = tmp_path / 'all.json', tmp_path / 'scaling.png'
+    proc = subprocess.run(
+        [sys.executable, SCRIPT, '--quick', '--only', 'mulsupcon_head', '--json', str(out),
+         '--readme', str(readme), '--plot', str(plot)],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    result = json.loads(out.read_text())
+    rows = result['rows']
+    # two quick cells x (step, dense loss, sparse loss)
+    assert len(rows) == 6
+    for row in rows:
+        assert set(row) == KEYS
+        assert row['ours_s'] > 0
+        assert row['peer_s'] > 0
+        assert row['ratio'] == pytest.approx(row['ours_s'] / row['peer_s'])
+    steps = [r for r in rows if r['what'].startswith('MulSupCon step')]
+    assert all(r['ours_mib'] is not None and r['peer_mib'] is not None for r in steps)
+    assert result['commit']
+    text = readme.read_text()
+    assert 'old' not in text
+    assert text.endswith('<!-- benchmarks:end -->\ntail\n')
+    assert 'MulSupCon step (queue sums + head) vs MoCo v2 InfoNCE step' in text
+    assert plot.stat().st_size > 10_000
+    assert 'time targets met' in proc.stdout
+
+
+def test_unknown_benchmark_is_named():
+    proc = subprocess.run([sys.executable, SCRIPT, '--only', 'nope'], capture_output=True,
+                          text=True, cwd=REPO_ROOT, timeout=120)
+    assert proc.returncode != 0
+    assert "unknown benchmarks ['nope']" in proc.stderr
