@@ -1,6 +1,24 @@
 # Copyright (c) mlcl_plugin authors. All rights reserved.
-"""The multi-label metrics reported by the multi-label contrastive learning papers."""
-from typing import Dict, List, Optional, Sequence, Union
+"""The multi-label metrics reported by the multi-label contrastive learning papers.
+
+Every metric is computed from exact integer counts and one sort per class, in passes over
+blocks of the N x C matrix, so the temporaries stay bounded (``CHUNK_SIZE`` entries at a time)
+whatever the number of samples and classes:
+
+* a class pass over blocks of columns, each block transposed to classes x samples: the scores
+  and targets of a class are packed into one 64-bit key per entry (the IEEE bits of the
+  nonnegative score, which order like the scores, shifted left by 2, with a 2-bit target code
+  below) and sorted. The average precision needs only the positives' positions in the sorted
+  row; the per-class counts at the thresholds are binary searches in it; the per-sample counts
+  are comparisons and histograms of the block before it is sorted;
+* row passes for what needs the samples' rows: the top-3 of ML-GCN and the BCE.
+
+Every thresholded metric, for the evaluated threshold and all thresholds of the oracle sweep
+at once, is then a formula of these counts (the formulas are those of the boolean-matrix
+helpers :func:`_thresholded`, :func:`_attributes` and :func:`_mlgcn`, which share them).
+"""
+import sys
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -13,28 +31,76 @@ ArrayLike = Union[torch.Tensor, np.ndarray, Sequence]
 # reported thresholds are the exact decimals (0.1 * 3 would give 0.30000000000000004).
 ORACLE_THRESHOLDS = np.arange(1, 10) / 10
 
+# Matrix entries (samples x classes) one pass holds at once. The class pass keeps about 10
+# to 20 bytes per entry (8-byte sort keys, 1-byte target codes and mask, the positives'
+# precisions by rank), i.e. 10 to 20 MiB whatever N x C is; the passes stay long enough
+# (thousands of entries per NumPy call) that the per-block overhead is negligible.
+CHUNK_SIZE = 1 << 20
 
-def _to_numpy(value: ArrayLike, name: str) -> np.ndarray:
-    """Convert a tensor, array or nested list to a float64 numpy array."""
+# Target codes in the 2 low bits of a sort key: within a tie group the negatives sort first,
+# then the positives, then the ignored entries (the AP below relies on this order).
+_NEG, _POS, _IGN = 0, 1, 3
+# The byte of a uint64 that holds its lowest bits.
+_LOW_BYTE = 0 if sys.byteorder == 'little' else 7
+
+
+def _as_scores(value: ArrayLike) -> np.ndarray:
+    """``pred`` as a float32 or float64 numpy array, without a copy where possible.
+
+    float32 stays float32 (it widens exactly to float64, so no tie or threshold comparison
+    changes), which halves the memory of an evaluation set.
+    """
     if isinstance(value, torch.Tensor):
-        # float64 keeps tied float32 scores tied and makes the sums exact enough for 1e-6.
-        return value.detach().cpu().to(torch.float64).numpy()
+        value = value.detach().cpu()
+        if value.dtype not in (torch.float32, torch.float64):
+            # float16 / bfloat16 widen exactly to float32; integers as before to float64
+            value = value.to(torch.float32 if value.is_floating_point() else torch.float64)
+        return value.numpy()
     try:
+        if isinstance(value, np.ndarray) and value.dtype in (np.float32, np.float64):
+            return value
+        if isinstance(value, np.ndarray) and value.dtype == np.float16:
+            return value.astype(np.float32)
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise ValueError(f'{name} must be an N x C array of numbers (a torch.Tensor, a '
-                         f'numpy array or a nested list of equal-length rows): {err}') from err
+        raise ValueError('pred must be an N x C array of numbers (a torch.Tensor, a numpy '
+                         f'array or a nested list of equal-length rows): {err}') from err
 
 
-def _check_inputs(pred: ArrayLike, target: ArrayLike):
+def _as_targets(value: ArrayLike) -> np.ndarray:
+    """``target`` as a numeric numpy array, without a copy where possible (checked later)."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu()
+        if value.dtype == torch.bfloat16:  # numpy has no bfloat16
+            value = value.float()
+        return value.numpy()
+    try:
+        if isinstance(value, np.ndarray) and value.dtype.kind in 'biuf':
+            return value
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError('target must be an N x C array of numbers (a torch.Tensor, a numpy '
+                         f'array or a nested list of equal-length rows): {err}') from err
+
+
+def _row_blocks(num_rows: int, num_cols: int, chunk_size: int):
+    """Row slices of at most about ``chunk_size`` entries (at least one row each)."""
+    step = max(1, chunk_size // max(1, num_cols))
+    for start in range(0, num_rows, step):
+        yield slice(start, min(num_rows, start + step))
+
+
+def _prepare(pred: ArrayLike, target: ArrayLike,
+             chunk_size: int = CHUNK_SIZE) -> Tuple[np.ndarray, np.ndarray, bool]:
     """Validate and convert ``pred`` (N x C) and ``target`` (N x C).
 
     Returns:
-        tuple: ``pred`` as a float64 array (N x C), ``target`` as a float64 array (N x C)
-        holding only 0, 1 and -1.
+        tuple: ``pred`` as a float32 or float64 array (N x C), ``target`` as a numeric array
+        (N x C, not copied if it was one) holding only 0, 1 and -1, and whether any target
+        is -1.
     """
-    pred = _to_numpy(pred, 'pred')
-    target = _to_numpy(target, 'target')
+    pred = _as_scores(pred)
+    target = _as_targets(target)
     if pred.ndim != 2 or target.ndim != 2:
         raise ValueError('pred and target must be 2D (N x C), got pred of shape '
                          f'{tuple(pred.shape)} and target of shape {tuple(target.shape)}')
@@ -44,61 +110,247 @@ def _check_inputs(pred: ArrayLike, target: ArrayLike):
     if pred.shape[0] == 0 or pred.shape[1] == 0:
         raise ValueError('cannot evaluate an empty input: got pred and target of shape '
                          f'{tuple(pred.shape)} (need at least one sample and one class)')
-    if np.isnan(pred).any():
+    # min and max propagate NaN, so they check for NaN without an N x C mask.
+    low, high = pred.min(), pred.max()
+    if np.isnan(low) or np.isnan(high):
         raise ValueError('pred contains NaN scores')
-    if pred.min() < 0 or pred.max() > 1:
-        raise ValueError(f'pred values must lie in [0, 1], got range [{pred.min():g}, '
-                         f'{pred.max():g}]; these look like logits: pred_score must be '
-                         'probabilities (e.g. sigmoid of the logits)')
-    bad = ~np.isin(target, (0, 1, -1))
-    if bad.any():
-        raise ValueError('target values must be 1 (positive), 0 (negative) or -1 (ignored), '
-                         f'got the bad value {float(target[bad][0]):g}')
-    return pred, target
+    if low < 0 or high > 1:
+        raise ValueError(f'pred values must lie in [0, 1], got range [{low:g}, {high:g}]; '
+                         'these look like logits: pred_score must be probabilities (e.g. '
+                         'sigmoid of the logits)')
+    has_ignored = False
+    for rows in _row_blocks(*target.shape, chunk_size):
+        block = target[rows]
+        ignored = block == -1
+        valid = ignored | (block == 0)
+        valid |= block == 1
+        if not valid.all():
+            # blocks go in row order, so this is the first bad value in row-major order
+            raise ValueError('target values must be 1 (positive), 0 (negative) or -1 '
+                             f'(ignored), got the bad value {float(block[~valid][0]):g}')
+        has_ignored = has_ignored or bool(ignored.any())
+    return pred, target, has_ignored
 
 
-def _average_precision(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Per-class average precision, the definition of scikit-learn, for all classes at once.
+def _check_inputs(pred: ArrayLike, target: ArrayLike) -> Tuple[np.ndarray, np.ndarray]:
+    """Validate and convert ``pred`` and ``target``: see :func:`_prepare` (without the flag)."""
+    return _prepare(pred, target)[:2]
 
-    ``sklearn.metrics.average_precision_score`` is the step integral
-    ``AP = sum_k (R_k - R_{k-1}) * P_k`` over the distinct scores of a class, from the highest
-    down, where ``P_k`` and ``R_k`` count every sample scored at least that high (so a tie
-    group enters as a whole). Equivalently every positive contributes ``1 / #positives``
-    times the precision at the END of its tie group, which needs no loop over classes.
+
+def _at_least(pred: np.ndarray, thr: float) -> np.ndarray:
+    """``pred >= thr`` as for float64 scores, also for float32 ones.
+
+    NumPy may compare a float32 array with a Python float in float32, where ``thr`` rounds to
+    the nearest float32 (e.g. 0.7 rounds down, which would count a score of float32(0.7) as
+    >= 0.7). The smallest float32 not below ``thr`` gives the exact float64 answer instead.
+    """
+    return pred >= _threshold_for(thr, pred.dtype)
+
+
+def _threshold_for(thr: float, dtype: np.dtype):
+    """The threshold that makes ``scores >= it`` exact for scores of ``dtype``."""
+    if dtype != np.float32:
+        return float(thr)
+    low = np.float32(thr)
+    return low if float(low) >= thr else np.nextafter(low, np.float32(np.inf))
+
+
+def _row_search(keys: np.ndarray, row_len: int, rows: np.ndarray,
+                values: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(row, value, side='left')`` for many (row, value) queries at once.
+
+    A binary search run for all queries together (one gather per halving step), so there is
+    no Python loop over the classes.
 
     Args:
-        pred (np.ndarray): Scores, N x C.
-        target (np.ndarray): 1 positive, 0 negative, -1 ignored (left out), N x C.
+        keys (np.ndarray): Rows sorted ascending, flattened (rows x ``row_len``).
+        row_len (int): Length of a row.
+        rows (np.ndarray): Row of each query.
+        values (np.ndarray): Value of each query.
 
     Returns:
-        np.ndarray: AP of each class (C,), NaN for a class without positives.
+        np.ndarray: For each query the first index of its row holding a key >= its value.
     """
-    num_samples = pred.shape[0]
-    # Sort each column by descending score (the order inside a tie group is irrelevant since
-    # only the values at the group end are used).
-    order = np.argsort(-pred, axis=0, kind='stable')  # N x C
-    scores = np.take_along_axis(pred, order, axis=0)  # N x C
-    labels = np.take_along_axis(target, order, axis=0)  # N x C
-    tps = np.cumsum(labels == 1, axis=0)  # N x C, ignored entries count neither way
-    fps = np.cumsum(labels == 0, axis=0)  # N x C
+    low = np.zeros(len(rows), dtype=np.int64)
+    high = np.full(len(rows), row_len, dtype=np.int64)
+    base = rows.astype(np.int64) * row_len
+    while True:
+        active = low < high
+        if not active.any():
+            return low
+        mid = (low + high) >> 1
+        below = keys[base + np.minimum(mid, row_len - 1)] < values
+        low = np.where(active & below, mid + 1, low)
+        high = np.where(active & ~below, mid, high)
 
-    # Row index of the last element of each element's tie group: mark group ends, then take
-    # the nearest mark at or below each row (a reversed running minimum).
-    rows = np.arange(num_samples)[:, None]
-    is_end = np.ones_like(scores, dtype=bool)  # N x C
-    is_end[:-1] = scores[:-1] != scores[1:]
-    end_row = np.where(is_end, rows, num_samples)
-    end_row = np.minimum.accumulate(end_row[::-1], axis=0)[::-1]  # N x C
 
-    tps_end = np.take_along_axis(tps, end_row, axis=0)  # N x C
-    fps_end = np.take_along_axis(fps, end_row, axis=0)  # N x C
-    predicted = tps_end + fps_end
-    # A group holding only ignored entries can have 0 counted samples; it holds no positive,
-    # so its precision never enters the sum.
-    precision = np.divide(tps_end, predicted, out=np.zeros(scores.shape), where=predicted > 0)
+def _suffix_counts(hist: np.ndarray) -> np.ndarray:
+    """Counts at or above each threshold from histograms over the threshold bins.
 
-    num_pos = tps[-1]  # C
-    total = np.where(labels == 1, precision, 0.).sum(axis=0)  # C
+    ``hist[..., b]`` counts the entries with ``b`` thresholds at or below their score; the
+    entries scored at least threshold ``k`` are those of the bins ``b > k``.
+
+    Returns:
+        np.ndarray: ``out[..., k] = hist[..., k + 1:].sum(-1)``, one fewer bin than ``hist``.
+    """
+    return np.cumsum(hist[..., ::-1], axis=-1)[..., ::-1][..., 1:]
+
+
+def _class_pass(pred: np.ndarray, target: np.ndarray, thresholds: np.ndarray,
+                has_ignored: bool, chunk_size: int = CHUNK_SIZE) -> Dict[str, np.ndarray]:
+    """Per-class AP and the per-class and per-sample counts at the thresholds, block-wise.
+
+    The average precision is scikit-learn's (``sklearn.metrics.average_precision_score``):
+    the step integral ``AP = sum_k (R_k - R_{k-1}) * P_k`` over the distinct scores of a
+    class, from the highest down, where ``P_k`` and ``R_k`` count every sample scored at least
+    that high (so a tie group enters as a whole). Equivalently every positive contributes
+    ``1 / #positives`` times the precision of all samples scored at least as high as it.
+
+    Args:
+        pred (np.ndarray): Scores in [0, 1], float32 or float64, N x C.
+        target (np.ndarray): 1 positive, 0 negative, -1 ignored, N x C. The ignored entries
+            are left out of the AP and are negatives for the thresholded counts.
+        thresholds (np.ndarray): Ascending float64 thresholds (T,).
+        has_ignored (bool): Whether ``target`` holds a -1 (skips that bookkeeping if not).
+        chunk_size (int): Entries per block of classes. Defaults to ``CHUNK_SIZE``.
+
+    Returns:
+        dict: ``ap`` (C,), NaN for a class without positives; ``class_pos`` (C,) positives;
+        ``class_hit`` and ``class_tp`` (T x C): entries and positives scored >= each
+        threshold; ``sample_gt`` (N,) positives; ``sample_hit`` and ``sample_tp`` (T x N).
+    """
+    num_samples, num_classes = pred.shape
+    num_thr = len(thresholds)
+    width = max(1, min(num_classes, chunk_size // num_samples))
+    # a score is >= thr exactly when its key is >= the key of thr with the lowest code
+    thr_keys = thresholds.astype(np.float64).view(np.uint64) << np.uint64(2)
+
+    out = {'ap': np.full(num_classes, np.nan),
+           'class_pos': np.zeros(num_classes, dtype=np.int64),
+           'class_hit': np.zeros((num_thr, num_classes), dtype=np.int64),
+           'class_tp': np.zeros((num_thr, num_classes), dtype=np.int64),
+           # int32 per-sample counts (at most C each): they are the only arrays that grow
+           # with N beyond a block
+           'sample_gt': np.zeros(num_samples, dtype=np.int32),
+           'sample_hit': np.zeros((num_thr, num_samples), dtype=np.int32),
+           'sample_tp': np.zeros((num_thr, num_samples), dtype=np.int32)}
+    scores_buf = np.empty((width, num_samples), dtype=np.float64)
+    codes_buf = np.empty((width, num_samples), dtype=np.uint8)
+    mask_buf = np.empty((width, num_samples), dtype=bool)
+
+    for first in range(0, num_classes, width):
+        cols = slice(first, min(num_classes, first + width))
+        num = cols.stop - cols.start
+        scores, codes, mask = scores_buf[:num], codes_buf[:num], mask_buf[:num]
+        # classes x samples in float64 (exact for float32); + 0.0 turns a -0.0 into +0.0,
+        # whose bits would otherwise sort above every positive score
+        np.add(pred[:, cols].T, 0., out=scores)
+        block_target = target[:, cols].T
+        np.equal(block_target, 1, out=mask)
+        np.copyto(codes, mask)  # _POS where positive, _NEG elsewhere
+        pos_flat = np.flatnonzero(mask)  # positives, class-major
+        if has_ignored:
+            np.equal(block_target, -1, out=mask)
+            codes[mask] = _IGN
+
+        # Per-sample counts, before sorting loses the sample order.
+        for k, thr in enumerate(thresholds):
+            np.greater_equal(scores, thr, out=mask)
+            out['sample_hit'][k] += mask.sum(axis=0)
+        pos_class = pos_flat // num_samples
+        pos_sample = pos_flat - pos_class * num_samples
+        # the number of thresholds at or below each positive's score
+        pos_bin = np.searchsorted(thresholds, scores.ravel()[pos_flat], side='right')
+        out['sample_gt'] += np.bincount(pos_sample, minlength=num_samples)
+        for k in range(num_thr):
+            out['sample_tp'][k] += np.bincount(pos_sample[pos_bin > k], minlength=num_samples)
+        class_hist = np.bincount(pos_class * (num_thr + 1) + pos_bin,
+                                 minlength=num * (num_thr + 1)).reshape(num, num_thr + 1)
+        num_pos = class_hist.sum(axis=1)  # (num,)
+        out['class_pos'][cols] = num_pos
+        out['class_tp'][:, cols] = _suffix_counts(class_hist).T
+
+        # Sort keys: score bits above, target code in the 2 low bits (in place of the scores).
+        keys = scores.view(np.uint64)
+        keys <<= np.uint64(2)
+        keys |= codes
+        keys.sort(axis=1)
+        flat = keys.ravel()
+        hit_pos = _row_search(flat, num_samples, np.repeat(np.arange(num), num_thr),
+                              np.tile(thr_keys, num)).reshape(num, num_thr)
+        out['class_hit'][:, cols] = (num_samples - hit_pos).T
+
+        np.bitwise_and(keys.view(np.uint8).reshape(num, num_samples, 8)[:, :, _LOW_BYTE], 3,
+                       out=codes)  # the codes in sorted order
+        if has_ignored:
+            np.equal(codes, _IGN, out=mask)
+            ign_flat = np.flatnonzero(mask)
+            num_ign = np.bincount(ign_flat // num_samples, minlength=num)
+        else:
+            ign_flat, num_ign = None, 0
+        np.equal(codes, _POS, out=mask)
+        pos_flat = np.flatnonzero(mask)  # ascending scores within each class
+        out['ap'][cols] = _average_precision_sorted(flat, num_samples, pos_flat, num_pos,
+                                                    num_samples - num_pos - num_ign, ign_flat)
+    return out
+
+
+def _average_precision_sorted(keys: np.ndarray, row_len: int, pos_flat: np.ndarray,
+                              num_pos: np.ndarray, num_neg: np.ndarray,
+                              ign_flat: Optional[np.ndarray]) -> np.ndarray:
+    """AP of each class of a block from its sorted keys (see :func:`_class_pass`).
+
+    Args:
+        keys (np.ndarray): The block's keys, each class sorted ascending, flattened.
+        row_len (int): Samples per class (N).
+        pos_flat (np.ndarray): Flat positions of the positives in ``keys``, ascending.
+        num_pos (np.ndarray): Positives of each class.
+        num_neg (np.ndarray): Negatives of each class (ignored entries excluded).
+        ign_flat (np.ndarray, optional): Flat positions of the ignored entries, ascending,
+            or None if there are none.
+
+    Returns:
+        np.ndarray: AP of each class, NaN for a class without positives.
+    """
+    num_rows = len(num_pos)
+    ap = np.full(num_rows, np.nan)
+    if len(pos_flat) == 0:
+        return ap
+    row = pos_flat // row_len
+    col = pos_flat - row * row_len
+    index = np.arange(len(pos_flat))
+    row_first = np.cumsum(num_pos) - num_pos  # index in pos_flat of each class's first one
+    rank = index - row_first[row]  # ascending rank of the positive within its class
+    bits = keys[pos_flat] >> np.uint64(2)
+
+    # Positives below the tie group = the ascending rank of the group's first positive.
+    new_group = np.ones(len(pos_flat), dtype=bool)
+    new_group[1:] = (row[1:] != row[:-1]) | (bits[1:] != bits[:-1])
+    pos_below = np.maximum.accumulate(np.where(new_group, index, 0)) - row_first[row]
+    # First position of the tie group: the positive itself unless the entry before it has the
+    # same score (the group's negatives sort before its positives); then search the group's
+    # lowest key. With continuous scores almost no positive needs the search.
+    start = col.copy()
+    tied = col > 0
+    tied[tied] = (keys[pos_flat[tied] - 1] >> np.uint64(2)) == bits[tied]
+    if tied.any():
+        start[tied] = _row_search(keys, row_len, row[tied], bits[tied] << np.uint64(2))
+    neg_below = start - pos_below
+    if ign_flat is not None and len(ign_flat):
+        # the group's ignored entries sort after its positives, so all these are below it
+        neg_below -= (np.searchsorted(ign_flat, row * row_len + start)
+                      - np.searchsorted(ign_flat, row * row_len))
+    tp = num_pos[row] - pos_below  # positives scored at least as high
+    fp = num_neg[row] - neg_below  # negatives scored at least as high
+    precision = tp / (tp + fp)
+
+    # Sum each class's precisions one by one from the highest score down (a cumulative sum
+    # is sequential whatever the shape), the order of the N x C formulation, so that the AP
+    # is the same to the last bit; equal values share a tie group, so their order inside it
+    # does not matter.
+    by_rank = np.zeros((int(num_pos.max()), num_rows))
+    by_rank[num_pos[row] - 1 - rank, row] = precision
+    total = np.cumsum(by_rank, axis=0)[-1]
     with np.errstate(invalid='ignore', divide='ignore'):
         return np.where(num_pos > 0, total / num_pos, np.nan)
 
@@ -110,14 +362,21 @@ def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.zeros(num.shape), where=den != 0)
 
 
-def _thresholded(gt: np.ndarray, hit: np.ndarray, macro_eps: float = 0.) -> Dict[str, np.ndarray]:
-    """Hamming accuracy, example/macro/micro F1 from binary matrices (fractions, not %).
+def _thresholded_counts(class_tp: np.ndarray, class_hit: np.ndarray, class_pos: np.ndarray,
+                        sample_tp: np.ndarray, sample_hit: np.ndarray, sample_gt: np.ndarray,
+                        num_entries: int, macro_eps: float = 0.) -> Dict[str, np.ndarray]:
+    """Hamming accuracy, example/macro/micro F1 (fractions) from the counts of a threshold.
 
-    Works on any leading batch dimensions, so the oracle sweep passes T x N x C at once.
+    Leading batch dimensions (e.g. one per threshold of the oracle sweep) broadcast.
 
     Args:
-        gt (np.ndarray): Ground truth (bool), ... x N x C.
-        hit (np.ndarray): Predictions (bool), ... x N x C.
+        class_tp (np.ndarray): True positives per class, ... x C.
+        class_hit (np.ndarray): Predicted positives per class, ... x C.
+        class_pos (np.ndarray): Positives per class, ... x C.
+        sample_tp (np.ndarray): True positives per sample, ... x N.
+        sample_hit (np.ndarray): Predicted positives per sample, ... x N.
+        sample_gt (np.ndarray): Positives per sample, ... x N.
+        num_entries (int): N * C.
         macro_eps (float): Added to the macro-F1 denominators (the oracle reference adds
             1e-6). Defaults to 0.
 
@@ -125,18 +384,16 @@ def _thresholded(gt: np.ndarray, hit: np.ndarray, macro_eps: float = 0.) -> Dict
         dict: ``hamming_accuracy``, ``example_f1``, ``macro_f1``, ``micro_f1``, each of the
         leading batch shape.
     """
-    tp = gt & hit
-    hamming = 1. - (gt != hit).mean(axis=(-2, -1))
+    class_fp = class_hit - class_tp
+    class_fn = class_pos - class_tp
+    hamming = 1. - (class_fp + class_fn).sum(axis=-1) / num_entries
 
     # Example F1: samples with no label and no prediction are left out of the mean.
-    inter = tp.sum(axis=-1)  # ... x N
-    size = gt.sum(axis=-1) + hit.sum(axis=-1)  # ... x N
+    inter = sample_tp
+    size = sample_gt + sample_hit
     kept = size > 0
     example = _safe_div((_safe_div(2 * inter, size) * kept).sum(axis=-1), kept.sum(axis=-1))
 
-    class_tp = tp.sum(axis=-2)  # ... x C
-    class_fp = (~gt & hit).sum(axis=-2)
-    class_fn = (gt & ~hit).sum(axis=-2)
     class_den = 2 * class_tp + class_fp + class_fn
     if macro_eps:
         macro = (2 * class_tp / (class_den + macro_eps)).mean(axis=-1)
@@ -149,6 +406,45 @@ def _thresholded(gt: np.ndarray, hit: np.ndarray, macro_eps: float = 0.) -> Dict
             'micro_f1': micro}
 
 
+def _thresholded(gt: np.ndarray, hit: np.ndarray, macro_eps: float = 0.) -> Dict[str, np.ndarray]:
+    """Hamming accuracy, example/macro/micro F1 from binary matrices (fractions, not %).
+
+    Works on any leading batch dimensions (the formulas are those of
+    :func:`_thresholded_counts`).
+
+    Args:
+        gt (np.ndarray): Ground truth (bool), ... x N x C.
+        hit (np.ndarray): Predictions (bool), ... x N x C.
+        macro_eps (float): Added to the macro-F1 denominators. Defaults to 0.
+
+    Returns:
+        dict: ``hamming_accuracy``, ``example_f1``, ``macro_f1``, ``micro_f1``, each of the
+        leading batch shape.
+    """
+    tp = gt & hit
+    shape = np.broadcast_shapes(gt.shape, hit.shape)
+    return _thresholded_counts(tp.sum(axis=-2), hit.sum(axis=-2), gt.sum(axis=-2),
+                               tp.sum(axis=-1), hit.sum(axis=-1), gt.sum(axis=-1),
+                               shape[-2] * shape[-1], macro_eps=macro_eps)
+
+
+def _attribute_counts(class_tp: np.ndarray, class_hit: np.ndarray, class_pos: np.ndarray,
+                      sample_tp: np.ndarray, sample_hit: np.ndarray, sample_gt: np.ndarray,
+                      num_samples: int) -> Dict[str, float]:
+    """The metrics of :func:`_attributes` from the counts of one threshold (see there)."""
+    neg = num_samples - class_pos  # C
+    tpr = _safe_div(class_tp, class_pos)
+    tnr = _safe_div(neg - (class_hit - class_tp), neg)  # true negatives / negatives
+    union = sample_gt + sample_hit - sample_tp  # N
+    precision = float(_safe_div(sample_tp, sample_hit).mean())
+    recall = float(_safe_div(sample_tp, sample_gt).mean())
+    return {'mA': float(((tpr + tnr) / 2).mean()),
+            'instance_accuracy': float(_safe_div(sample_tp, union).mean()),
+            'instance_precision': precision,
+            'instance_recall': recall,
+            'instance_f1': float(_safe_div(2 * precision * recall, precision + recall))}
+
+
 def _attributes(gt: np.ndarray, hit: np.ndarray) -> Dict[str, float]:
     """Pedestrian-attribute metrics (PETA protocol) from binary N x C matrices (fractions).
 
@@ -158,19 +454,9 @@ def _attributes(gt: np.ndarray, hit: np.ndarray) -> Dict[str, float]:
     ``/ |y_hat|`` (precision), ``/ |y|`` (recall), each 0 where its denominator is 0, then
     averaged over the samples; ``instance_f1 = 2 P R / (P + R)`` of those two means.
     """
-    pos = gt.sum(axis=0)  # C
-    neg = gt.shape[0] - pos  # C
-    tpr = _safe_div((gt & hit).sum(axis=0), pos)
-    tnr = _safe_div((~gt & ~hit).sum(axis=0), neg)
-    inter = (gt & hit).sum(axis=1)  # N
-    union = (gt | hit).sum(axis=1)
-    precision = float(_safe_div(inter, hit.sum(axis=1)).mean())
-    recall = float(_safe_div(inter, gt.sum(axis=1)).mean())
-    return {'mA': float(((tpr + tnr) / 2).mean()),
-            'instance_accuracy': float(_safe_div(inter, union).mean()),
-            'instance_precision': precision,
-            'instance_recall': recall,
-            'instance_f1': float(_safe_div(2 * precision * recall, precision + recall))}
+    tp = gt & hit
+    return _attribute_counts(tp.sum(axis=0), hit.sum(axis=0), gt.sum(axis=0), tp.sum(axis=1),
+                             hit.sum(axis=1), gt.sum(axis=1), gt.shape[0])
 
 
 THRESHOLDED_KEYS = ('hamming_accuracy', 'example_f1', 'macro_f1', 'micro_f1', 'mA',
@@ -215,7 +501,7 @@ def val_chosen_metrics(val_pred: ArrayLike,
                          f'{val_pred.shape[1]} vs {test_pred.shape[1]}')
 
     def at(pred, target, thr):
-        gt, hit = target == 1, pred >= thr
+        gt, hit = target == 1, _at_least(pred, thr)
         out = {k: float(v) for k, v in _thresholded(gt, hit).items()}
         out.update(_attributes(gt, hit))
         return out
@@ -230,11 +516,18 @@ def val_chosen_metrics(val_pred: ArrayLike,
     return results
 
 
-def _mlgcn(gt: np.ndarray, hit: np.ndarray) -> Dict[str, float]:
-    """CP, CR, CF1, OP, OR, OF1 of ML-GCN from binary N x C matrices (fractions)."""
-    num_gt = gt.sum(axis=0).astype(np.float64)  # C
-    num_pred = hit.sum(axis=0).astype(np.float64)  # C
-    num_correct = (gt & hit).sum(axis=0).astype(np.float64)  # C
+def _mlgcn_counts(num_gt: np.ndarray, num_pred: np.ndarray,
+                 num_correct: np.ndarray) -> Dict[str, float]:
+    """CP, CR, CF1, OP, OR, OF1 of ML-GCN from per-class counts (fractions).
+
+    Args:
+        num_gt (np.ndarray): Positives per class (C,).
+        num_pred (np.ndarray): Predicted positives per class (C,).
+        num_correct (np.ndarray): True positives per class (C,).
+    """
+    num_gt = np.asarray(num_gt).astype(np.float64)  # C (copies: num_pred is changed below)
+    num_pred = np.asarray(num_pred).astype(np.float64)
+    num_correct = np.asarray(num_correct).astype(np.float64)
     # As ML-GCN's reference code: Np = 0 becomes 1, also inside the overall sum of OP.
     num_pred[num_pred == 0] = 1
     cp = float((num_correct / num_pred).mean())
@@ -244,6 +537,78 @@ def _mlgcn(gt: np.ndarray, hit: np.ndarray) -> Dict[str, float]:
     orc = float(_safe_div(num_correct.sum(), num_gt.sum()))
     return {'CP': cp, 'CR': cr, 'CF1': float(_safe_div(2 * cp * cr, cp + cr)),
             'OP': op, 'OR': orc, 'OF1': float(_safe_div(2 * op * orc, op + orc))}
+
+
+def _mlgcn(gt: np.ndarray, hit: np.ndarray) -> Dict[str, float]:
+    """CP, CR, CF1, OP, OR, OF1 of ML-GCN from binary N x C matrices (fractions)."""
+    return _mlgcn_counts(gt.sum(axis=0), hit.sum(axis=0), (gt & hit).sum(axis=0))
+
+
+def _top_k_counts(pred: np.ndarray, target: np.ndarray, thr: float, k: int,
+                  chunk_size: int = CHUNK_SIZE) -> Tuple[np.ndarray, np.ndarray]:
+    """Per-class predicted and correct counts when only each sample's top ``k`` may be hit.
+
+    The top ``k`` of a sample are its ``k`` highest scores, ties broken by the lowest class
+    index (a stable sort of the negated scores), found per block of rows without sorting:
+    every score above the k-th highest, then the lowest-index ones equal to it.
+
+    Args:
+        pred (np.ndarray): Scores, N x C with C > ``k``.
+        target (np.ndarray): Targets (1 positive), N x C.
+        thr (float): A top-``k`` class is predicted if its score is >= ``thr``.
+        k (int): How many classes per sample may be predicted.
+        chunk_size (int): Entries per block of rows. Defaults to ``CHUNK_SIZE``.
+
+    Returns:
+        tuple: Predicted positives per class (C,), true positives per class (C,).
+    """
+    num_classes = pred.shape[1]
+    thr = _threshold_for(thr, pred.dtype)
+    num_pred = np.zeros(num_classes, dtype=np.int64)
+    num_correct = np.zeros(num_classes, dtype=np.int64)
+    for rows in _row_blocks(*pred.shape, chunk_size):
+        block = pred[rows]
+        kth = np.partition(block, num_classes - k, axis=1)[:, num_classes - k, None]
+        above = block > kth  # fewer than k per row
+        slots = k - above.sum(axis=1)
+        tie_row, tie_col = np.nonzero(block == kth)  # row-major: by class index in a row
+        tie_rank = np.arange(len(tie_row)) - np.searchsorted(tie_row, tie_row)
+        keep = tie_rank < slots[tie_row]
+        top_row, top_col = np.nonzero(above)
+        top_row = np.concatenate([top_row, tie_row[keep]])
+        top_col = np.concatenate([top_col, tie_col[keep]])
+        hit = block[top_row, top_col] >= thr
+        top_row, top_col = top_row[hit], top_col[hit]
+        num_pred += np.bincount(top_col, minlength=num_classes)
+        correct = target[rows][top_row, top_col] == 1
+        num_correct += np.bincount(top_col[correct], minlength=num_classes)
+    return num_pred, num_correct
+
+
+def _mean_bce(pred: np.ndarray, target: np.ndarray, has_ignored: bool,
+              chunk_size: int = CHUNK_SIZE) -> float:
+    """Mean binary cross-entropy over the non-ignored entries, one block of rows at a time.
+
+    The value is that of ``entry[target != -1].mean()`` over the whole N x C matrix of
+    entries, to the last bit: NumPy sums a contiguous float64 vector in consecutive blocks of
+    ``np.getbufsize()`` elements (pairwise inside a block, one after the other across them),
+    so the blocks of the row-major vector of kept entries are summed the same way here.
+    """
+    block = np.getbufsize()
+    total, count = np.float64(0.), 0
+    carry = np.empty(0)  # kept entries not yet summed (fewer than a block)
+    for rows in _row_blocks(*pred.shape, max(chunk_size, block)):
+        prob = np.clip(pred[rows].astype(np.float64), 1e-7, 1 - 1e-7)
+        gt = target[rows]
+        entry = -np.where(gt == 1, np.log(prob), np.log1p(-prob))
+        kept = np.concatenate([carry, entry[gt != -1] if has_ignored else entry.ravel()])
+        count += len(kept) - len(carry)
+        full = len(kept) - len(kept) % block
+        sums = np.add.reduce(kept[:full].reshape(-1, block), axis=1)
+        total = np.cumsum(np.concatenate([[total], sums]))[-1]  # one after the other
+        carry = kept[full:]
+    total = total + np.add.reduce(carry)
+    return float(total / count)
 
 
 @METRICS.register_module()
@@ -422,8 +787,13 @@ class MultiLabelPaperMetric(BaseMetric):
                   oracle: bool = False,
                   mlgcn: bool = False,
                   bce: bool = False,
-                  attributes: bool = False) -> Dict[str, float]:
+                  attributes: bool = False,
+                  chunk_size: Optional[int] = None) -> Dict[str, float]:
         """Compute the metrics of the class docstring, usable without a runner.
+
+        The work goes in blocks of at most about ``chunk_size`` matrix entries, so the
+        memory beyond the inputs stays bounded (float32 scores are not copied to float64);
+        the values do not depend on the block size.
 
         Args:
             pred (torch.Tensor | np.ndarray | Sequence): Probabilities in [0, 1], N x C.
@@ -434,6 +804,8 @@ class MultiLabelPaperMetric(BaseMetric):
             mlgcn (bool): Add the ML-GCN family (and its top-3 variant). Defaults to False.
             bce (bool): Add the mean binary cross-entropy ``bce``. Defaults to False.
             attributes (bool): Add ``mA`` and the instance-based metrics. Defaults to False.
+            chunk_size (int, optional): Most matrix entries (samples x classes) a pass holds
+                at once. Defaults to None, which uses ``CHUNK_SIZE`` (about 4 million).
 
         Returns:
             Dict[str, float]: ``mAP``, ``hamming_accuracy``, ``example_f1``, ``macro_f1``,
@@ -441,45 +813,65 @@ class MultiLabelPaperMetric(BaseMetric):
             asked for (oracle thresholds as plain numbers, ``bce`` as a plain number).
         """
         _check_thr(thr)
-        pred, target = _check_inputs(pred, target)  # N x C each
+        if chunk_size is None:
+            chunk_size = CHUNK_SIZE
+        elif isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            raise ValueError(f'chunk_size must be a positive integer, got {chunk_size!r}')
+        pred, target, has_ignored = _prepare(pred, target, chunk_size)  # N x C each
+        num_samples, num_classes = pred.shape
+        num_entries = num_samples * num_classes
 
-        ap = _average_precision(pred, target)  # C, NaN for classes without positives
+        # The evaluated threshold and the oracle ones are all counted in one pass.
+        thresholds = np.unique(np.append(ORACLE_THRESHOLDS if oracle else [], float(thr)))
+        counts = _class_pass(pred, target, thresholds, has_ignored, chunk_size)
+        ap = counts['ap']  # C, NaN for classes without positives
         if np.isnan(ap).all():
             raise ValueError('mAP is undefined: no class has a positive target')
         results = {'mAP': float(np.nanmean(ap)) * 100}
 
-        gt = target == 1  # N x C; the ignored -1 entries count as negatives from here on
-        hit = pred >= thr  # N x C
-        results.update({k: float(v) * 100 for k, v in _thresholded(gt, hit).items()})
+        def at(index):
+            """The count arguments of the thresholded formulas at ``thresholds[index]``."""
+            return (counts['class_tp'][index], counts['class_hit'][index], counts['class_pos'],
+                    counts['sample_tp'][index], counts['sample_hit'][index],
+                    counts['sample_gt'])
+
+        # The ignored -1 entries are negatives from here on (the counts treat them so).
+        main = int(np.searchsorted(thresholds, thr))
+        results.update({k: float(v) * 100
+                        for k, v in _thresholded_counts(*at(main), num_entries).items()})
         # np.argmax returns the first maximum, i.e. the lowest class index on a tie.
         top1 = pred.argmax(axis=1)  # N
-        results['precision@1'] = float(gt[np.arange(len(gt)), top1].mean()) * 100
+        results['precision@1'] = float(
+            (target[np.arange(num_samples), top1] == 1).mean()) * 100
 
         if attributes:
-            results.update({k: v * 100 for k, v in _attributes(gt, hit).items()})
+            results.update({k: v * 100
+                            for k, v in _attribute_counts(*at(main), num_samples).items()})
 
         if mlgcn:
-            results.update({k: v * 100 for k, v in _mlgcn(gt, hit).items()})
-            k = min(3, pred.shape[1])
-            # Stable sort of the negated scores: descending, ties by the lowest class index.
-            top = np.argsort(-pred, axis=1, kind='stable')[:, :k]  # N x k
-            in_top = np.zeros_like(hit)
-            np.put_along_axis(in_top, top, True, axis=1)
-            results.update({f'{k_}_top3': v * 100
-                            for k_, v in _mlgcn(gt, hit & in_top).items()})
+            num_gt = counts['class_pos']
+            num_pred, num_correct = counts['class_hit'][main], counts['class_tp'][main]
+            results.update({k: v * 100 for k, v in
+                            _mlgcn_counts(num_gt, num_pred, num_correct).items()})
+            k = min(3, num_classes)
+            if k < num_classes:  # otherwise every class is in the top k: the same counts
+                num_pred, num_correct = _top_k_counts(pred, target, thr, k, chunk_size)
+            results.update({f'{k_}_top3': v * 100 for k_, v in
+                            _mlgcn_counts(num_gt, num_pred, num_correct).items()})
 
         if oracle:
-            hits = pred[None] >= ORACLE_THRESHOLDS[:, None, None]  # T x N x C
-            sweep = _thresholded(gt[None], hits, macro_eps=1e-6)  # each of shape T
+            # One threshold at a time keeps the temporaries at N (not T x N) values; a row of
+            # a T x N sum is the same sum as the row alone, so the values do not change.
+            sweep = [_thresholded_counts(*at(index), num_entries, macro_eps=1e-6)
+                     for index in np.searchsorted(thresholds, ORACLE_THRESHOLDS)]
             for name in ('hamming_accuracy', 'example_f1', 'micro_f1', 'macro_f1'):
-                best = int(np.argmax(sweep[name]))  # the lowest threshold on a tie
-                results[f'oracle_{name}'] = float(sweep[name][best]) * 100
+                values = [float(values[name]) for values in sweep]
+                best = int(np.argmax(values))  # the lowest threshold on a tie
+                results[f'oracle_{name}'] = values[best] * 100
                 results[f'oracle_{name}_thr'] = float(ORACLE_THRESHOLDS[best])
 
         if bce:
-            prob = np.clip(pred, 1e-7, 1 - 1e-7)
-            entry = -np.where(gt, np.log(prob), np.log1p(-prob))  # N x C
-            results['bce'] = float(entry[target != -1].mean())
+            results['bce'] = _mean_bce(pred, target, has_ignored, chunk_size)
         return results
 
 
