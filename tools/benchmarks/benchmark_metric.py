@@ -33,7 +33,6 @@ Example::
 """
 import argparse
 import ctypes
-import gc
 import json
 import multiprocessing
 import os.path as osp
@@ -43,6 +42,7 @@ import time
 import warnings
 
 import numpy as np
+from peak_rss import peak_extra_bytes
 
 try:
     from mlcl_plugin.evaluation.metrics.multi_label_paper import MultiLabelPaperMetric
@@ -113,24 +113,11 @@ def _pin_malloc():
         pass
 
 
-def _read_status(field):
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(field + ':'):
-                return int(line.split()[1]) * 1024  # kB -> bytes
-    return None
-
-
 def _memory_child(name, pred, target, conn):
     """In the forked child: peak extra resident memory of one call of ``name``."""
     try:
-        gc.collect()
-        base = _read_status('VmRSS')
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')  # reset VmHWM (peak RSS) to the current RSS
-        run_method(name, pred, target)
-        conn.send(_read_status('VmHWM') - base)
-    except OSError:  # no /proc or no permission to reset the counter: report n/a
+        conn.send(peak_extra_bytes(lambda: run_method(name, pred, target)))
+    except OSError:  # no /proc: report n/a
         conn.send(None)
     finally:
         conn.close()

@@ -43,6 +43,7 @@ try:
 except ImportError:  # run from a checkout without installing the package
     sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 from mmpretrain.models.heads import ContrastiveHead
+from peak_rss import MALLOC_ENV, peak_extra_bytes
 
 from mlcl_plugin.models.heads import MulSupConHead
 from mlcl_plugin.models.losses import MulSupConLoss
@@ -180,14 +181,6 @@ def time_cell(cell, methods, repeats):
     return {m: statistics.median(t) for m, t in times.items()}
 
 
-def _read_status(field):
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(field + ':'):
-                return int(line.split()[1]) * 1024  # kB -> bytes
-    return None
-
-
 def memory_worker(args):
     """In a fresh process: peak extra resident memory of one step of one method."""
     torch.set_num_threads(args.threads)
@@ -195,16 +188,7 @@ def memory_worker(args):
                 args.temperature, methods=(args.memory_worker, ))
     step = cell.steps[args.memory_worker]
     step()  # warm-up: lazy library state is not the method's cost
-    gc.collect()
-    base = _read_status('VmRSS')
-    try:
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')  # reset VmHWM (peak RSS) to the current RSS
-    except OSError:
-        print(json.dumps({'peak_extra': None}))
-        return
-    step()
-    print(json.dumps({'peak_extra': _read_status('VmHWM') - base}))
+    print(json.dumps({'peak_extra': peak_extra_bytes(step)}))
 
 
 def measure_memory(args, method, batch, queue, classes, mean_labels):
@@ -213,10 +197,7 @@ def measure_memory(args, method, batch, queue, classes, mean_labels):
            '--batch', str(batch), '--queue', str(queue), '--classes', str(classes),
            '--mean-labels', str(mean_labels), '--dim', str(args.dim),
            '--threads', str(args.threads), '--temperature', str(args.temperature)]
-    env = dict(os.environ)
-    # Fixed thresholds: glibc otherwise raises its mmap threshold after the first large free,
-    # keeping later buffers in the heap where the peak-RSS counter cannot see them reused.
-    env.update(MALLOC_MMAP_THRESHOLD_='131072', MALLOC_TRIM_THRESHOLD_='131072')
+    env = dict(os.environ, **MALLOC_ENV)  # freed buffers go back to the OS (peak_rss.py)
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])['peak_extra']
 

@@ -40,6 +40,7 @@ import time
 
 import torch
 import torch.nn.functional as F
+from peak_rss import MALLOC_ENV, peak_extra_bytes
 
 try:
     from mlcl_plugin.models.losses.mulsupcon_loss import MulSupConLoss
@@ -166,14 +167,6 @@ def time_methods(args, classes, inputs):
     return {m: 1e3 * statistics.median(t) for m, t in times.items()}
 
 
-def _read_status(field):
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(field + ':'):
-                return int(line.split()[1]) * 1024  # kB -> bytes
-    return None
-
-
 def memory_worker(args):
     """Run in a fresh process: peak extra memory of one forward+backward of one method."""
     torch.set_num_threads(args.threads)
@@ -193,17 +186,10 @@ def memory_worker(args):
         step(fn, query, keys, yq, yk)
         torch.cuda.synchronize()
         peak = torch.cuda.max_memory_allocated()
+        print(json.dumps({'peak_extra': peak - base}))
     else:
-        base = _read_status('VmRSS')
-        try:
-            with open('/proc/self/clear_refs', 'w') as f:
-                f.write('5')  # reset VmHWM (peak RSS) to the current RSS
-        except OSError:
-            print(json.dumps({'peak_extra': None}))
-            return
-        step(fn, query, keys, yq, yk)
-        peak = _read_status('VmHWM')
-    print(json.dumps({'peak_extra': peak - base}))
+        print(json.dumps({'peak_extra': peak_extra_bytes(lambda: step(fn, query, keys, yq,
+                                                                      yk))}))
 
 
 def measure_memory(args, method, classes):
@@ -212,10 +198,7 @@ def measure_memory(args, method, classes):
     for opt in ('batch', 'queue', 'dim', 'threads', 'seed', 'temperature', 'mean_labels',
                 'alpha', 'device'):
         cmd += ['--' + opt.replace('_', '-'), str(getattr(args, opt))]
-    env = dict(os.environ)
-    # Fixed thresholds: glibc otherwise raises its mmap threshold after the first large free,
-    # keeping later buffers in the heap where the peak-RSS counter cannot see them reused.
-    env.update(MALLOC_MMAP_THRESHOLD_='131072', MALLOC_TRIM_THRESHOLD_='131072')
+    env = dict(os.environ, **MALLOC_ENV)  # freed buffers go back to the OS (peak_rss.py)
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])['peak_extra']
 
