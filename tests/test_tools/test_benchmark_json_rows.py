@@ -22,7 +22,7 @@ KEYS = {'what', 'size', 'ours_s', 'peer_s', 'ratio', 'target', 'pass', 'ours_mib
 SCRIPTS = {
     'benchmark_vector_pretrain_step.py': ('', 2),
     'benchmark_blockwise_pipeline.py': (osp.join('coco128', 'train2017'), 1),
-    'benchmark_data_loading.py': ('', 3),
+    'benchmark_data_loading.py': ('', 1),
 }
 
 
