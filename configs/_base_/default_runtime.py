@@ -1,6 +1,10 @@
 # Runtime shared by every mlcl_plugin config (self-contained: no `mmpretrain::` base, so no
 # collate_fn `_scope_` trap and no pkg_resources lookup).
 default_scope = 'mmpretrain'
+# The one place that imports the plugin for every config built on this runtime (mmengine reads
+# custom_imports after merging the bases). A config that starts from a stock mmpretrain config
+# instead (see configs/mulsupcon/mulsupcon_mocov2-base_*) writes this line itself.
+custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
