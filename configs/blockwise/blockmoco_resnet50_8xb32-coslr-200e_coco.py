@@ -8,10 +8,9 @@
 # Queue: 65536 keys, a multiple of the 8 x 32 x 4 = 1024 keys per step.
 # Run: tools/dist_train.sh configs/blockwise/blockmoco_resnet50_8xb32-coslr-200e_coco.py 8
 _base_ = [
-    './_base_/coco_blockwise_pretrain.py',
+    '../_base_/datasets/coco_blockwise_pretrain.py',
     '../_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 model = dict(
     type='BlockMoCo',

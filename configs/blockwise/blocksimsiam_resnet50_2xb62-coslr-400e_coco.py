@@ -9,11 +9,10 @@
 # gathered with gradient), i.e. the reference's single-GPU loss at any GPU count (the reference
 # shuffles blocks over GPUs and contrasts each GPU's share locally).
 _base_ = [
-    './_base_/coco_blockwise_pretrain.py',
-    './_base_/blocksimsiam_resnet50.py',
+    '../_base_/datasets/coco_blockwise_pretrain.py',
+    './_base_/models/blocksimsiam_resnet50.py',
     '../_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 optim_wrapper = dict(
     type='OptimWrapper',

@@ -5,11 +5,10 @@
 # the VOC2012 tree like the VOC2007 one.
 # Run: tools/dist_train.sh configs/blockwise/blocksimsiam_resnet50_2xb64-coslr-100e_voc.py 2
 _base_ = [
-    './_base_/coco_blockwise_pretrain.py',
-    './_base_/blocksimsiam_resnet50.py',
+    '../_base_/datasets/coco_blockwise_pretrain.py',
+    './_base_/models/blocksimsiam_resnet50.py',
     '../_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -4,7 +4,6 @@
 # objective is one-sided (a BYOL-like target); ./simclr-style_barlowtwins-lightly-* shows the
 # symmetric form in mmpretrain's stock BarlowTwins algorithm.
 _base_ = ['./mlmoco-mulsupcon_resnet18-w16_1xb16-adam-20e_coco128.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 model = dict(
     head=dict(_delete_=True, type='LightlyLossHead',

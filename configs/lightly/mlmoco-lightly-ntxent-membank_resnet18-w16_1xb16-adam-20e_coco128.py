@@ -3,7 +3,6 @@
 # MultiLabelMoCo: same backbone, views, queue length, temperature and schedule as
 # ./mlmoco-mulsupcon_resnet18-w16_1xb16-adam-20e_coco128.py; only the head differs.
 _base_ = ['./mlmoco-mulsupcon_resnet18-w16_1xb16-adam-20e_coco128.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 model = dict(
     head=dict(

@@ -7,7 +7,6 @@
 # train2017 photos; link it at data/coco128 or pass
 #   --cfg-options train_dataloader.dataset.data_root=/path/to/coco128
 _base_ = ['../_base_/default_runtime.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 view_pipeline = [
     dict(type='RandomResizedCrop', scale=64, crop_ratio_range=(0.2, 1.0), backend='pillow'),

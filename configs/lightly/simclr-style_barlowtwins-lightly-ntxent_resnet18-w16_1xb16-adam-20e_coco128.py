@@ -5,7 +5,6 @@
 # two-view loss; see LightlyLossHead.) Data, backbone and schedule as
 # ./mlmoco-mulsupcon_resnet18-w16_1xb16-adam-20e_coco128.py; labels are not used.
 _base_ = ['./mlmoco-mulsupcon_resnet18-w16_1xb16-adam-20e_coco128.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 model = dict(
     _delete_=True,

@@ -4,7 +4,6 @@
 # (paramwise 'predictor' + SimSiamHook) as in mmpretrain's simsiam configs. Data and backbone
 # as ./mlmoco-mulsupcon_resnet18-w16_1xb16-adam-20e_coco128.py; labels are not used.
 _base_ = ['./mlmoco-mulsupcon_resnet18-w16_1xb16-adam-20e_coco128.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 model = dict(
     _delete_=True,

@@ -11,7 +11,6 @@ _base_ = [
     '../_base_/datasets/coco_multilabel_448.py',
     '../_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 num_classes = 80
 # mmpretrain's ImageNet ResNet-101 (keys prefixed `backbone.`). The reference uses torchvision's

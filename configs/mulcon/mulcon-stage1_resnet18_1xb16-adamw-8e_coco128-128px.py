@@ -7,7 +7,6 @@
 # Run (from the repo root, data under data/coco128 or via tools/benchmarks/run_mulcon_coco128.py):
 #   python tools/train.py configs/mulcon/mulcon-stage1_resnet18_1xb16-adamw-8e_coco128-128px.py
 _base_ = ['./mulcon-stage1_resnet101_2xb16-adamw-25e_coco-448px.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 data_root = 'data/coco128/'
 image_size = 128

@@ -10,7 +10,6 @@
 # Run: tools/dist_train.sh configs/mulcon/mulcon-stage2_resnet101_2xb12-sgd-15e_coco-448px.py 2 \
 #   --cfg-options load_from=work_dirs/<stage-1 work dir>/epoch_15.pth
 _base_ = ['./mulcon-stage1_resnet101_2xb16-adamw-25e_coco-448px.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 load_from = 'work_dirs/mulcon-stage1_resnet101_2xb16-adamw-25e_coco-448px/epoch_15.pth'
 

@@ -5,7 +5,6 @@
 #   python tools/train.py configs/mulcon/mulcon-stage2_resnet18_1xb8-sgd-4e_coco128-128px.py \
 #     --cfg-options load_from=work_dirs/<stage-1 coco128 work dir>/epoch_8.pth
 _base_ = ['./mulcon-stage1_resnet18_1xb16-adamw-8e_coco128-128px.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 load_from = 'work_dirs/mulcon-stage1_resnet18_1xb16-adamw-8e_coco128-128px/epoch_8.pth'
 

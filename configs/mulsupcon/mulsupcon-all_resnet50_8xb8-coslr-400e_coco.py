@@ -1,4 +1,3 @@
 # Ablation "ALL": a key is a positive only if its label set equals the anchor's exactly.
 _base_ = ['./mulsupcon_resnet50_8xb8-coslr-400e_coco.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 model = dict(head=dict(positives='all'))

@@ -1,4 +1,3 @@
 # Ablation "ANY": a key is a positive if it shares at least one label with the anchor.
 _base_ = ['./mulsupcon_resnet50_8xb8-coslr-400e_coco.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 model = dict(head=dict(positives='any'))

@@ -1,4 +1,3 @@
 # Ablation "1/|y_i|" (paper Eq. 6): every anchor weighs the same, its labels share the weight.
 _base_ = ['./mulsupcon_resnet50_8xb8-coslr-400e_coco.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 model = dict(head=dict(weighting='per_sample'))

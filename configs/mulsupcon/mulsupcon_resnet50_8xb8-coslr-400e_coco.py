@@ -6,7 +6,6 @@ _base_ = [
     '../_base_/schedules/sgd_coslr_400e.py',
     '../_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 model = dict(
     type='MultiLabelMoCo',

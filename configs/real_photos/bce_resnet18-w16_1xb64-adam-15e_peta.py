@@ -3,11 +3,10 @@
 # 15 epochs of Adam 1e-3 cosine; the checkpoint of best validation mAP is the one tested.
 # The fine-tune and linear-probe configs in benchmarks/ inherit from this one.
 _base_ = [
-    '_base_/datasets/peta.py',
+    '../_base_/datasets/peta.py',
     '_base_/models/resnet18_w16.py',
     '_base_/schedules/downstream_adam.py',
 ]
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 model = dict(
     type='ImageClassifier',

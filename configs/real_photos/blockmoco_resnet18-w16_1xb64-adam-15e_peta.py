@@ -4,7 +4,6 @@
 # Backbone, neck, queue length, key momentum, optimiser and epochs as the stock MoCo v2 config
 # (./mocov2_resnet18-w16_1xb64-adam-15e_peta.py): equal epochs, 4 x its views per image.
 _base_ = ['./mocov2_resnet18-w16_1xb64-adam-15e_peta.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 train_dataloader = dict(dataset=dict(pipeline={{_base_.block_pipeline}}))
 model = dict(

@@ -4,7 +4,6 @@
 # (tau 0.3, tau0 0.07). Projector, predictor, optimiser and epochs as the stock SimSiam config
 # (./simsiam_resnet18-w16_1xb64-sgd-15e_peta.py): equal epochs, 4 x its views per image.
 _base_ = ['./simsiam_resnet18-w16_1xb64-sgd-15e_peta.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 train_dataloader = dict(dataset=dict(pipeline={{_base_.block_pipeline}}))
 model = dict(

@@ -3,7 +3,6 @@
 # schedule and key encoder as ./mulsupcon_resnet18-w16_1xb64-adam-15e_miml.py, only the head
 # differs (and it ignores the labels).
 _base_ = ['./mulsupcon_resnet18-w16_1xb64-adam-15e_miml.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 model = dict(
     head=dict(

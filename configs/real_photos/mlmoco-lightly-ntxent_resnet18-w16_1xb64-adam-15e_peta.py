@@ -4,7 +4,6 @@
 # differs (and it ignores the labels), and the views: the MoCo v2 views of stock MoCo v2, which
 # an unsupervised loss needs (MulSupCon on PETA uses the lighter supervised crops).
 _base_ = ['./mulsupcon_resnet18-w16_1xb64-adam-15e_peta.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 train_dataloader = dict(dataset=dict(pipeline={{_base_.two_view_pipeline}}))
 

@@ -3,11 +3,10 @@
 # MulSupCon and BlockMoCo, with the same backbone, views, queue length, key momentum, optimiser
 # and epochs as ./mulsupcon_resnet18-w16_1xb64-adam-15e_miml.py.
 _base_ = [
-    '_base_/datasets/miml_scene.py',
+    '../_base_/datasets/miml_scene.py',
     '_base_/models/resnet18_w16.py',
     '_base_/schedules/pretrain_adam.py',
 ]
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 train_dataloader = {{_base_.pretrain_dataloader}}
 # pretraining has no validation / test loop

@@ -4,11 +4,10 @@
 # epochs as ./mulsupcon_resnet18-w16_1xb64-adam-15e_peta.py (its own MoCo v2 views: MulSupCon on
 # PETA uses the lighter supervised crops).
 _base_ = [
-    '_base_/datasets/peta.py',
+    '../_base_/datasets/peta.py',
     '_base_/models/resnet18_w16.py',
     '_base_/schedules/pretrain_adam.py',
 ]
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 train_dataloader = {{_base_.pretrain_dataloader}}
 # pretraining has no validation / test loop

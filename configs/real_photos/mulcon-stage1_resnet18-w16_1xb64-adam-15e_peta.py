@@ -3,7 +3,6 @@
 # BCE averaged over the 35 labels; Adam 1e-3 cosine, 15 epochs, EMA of the weights (decay 0.99,
 # the reference's 0.9997 is for 25 long epochs). Evaluated as a classifier (no probe).
 _base_ = ['./bce_resnet18-w16_1xb64-adam-15e_peta.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 model = dict(
     _delete_=True,

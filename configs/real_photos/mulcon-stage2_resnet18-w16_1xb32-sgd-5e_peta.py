@@ -4,7 +4,6 @@
 #   python tools/train.py configs/real_photos/mulcon-stage2_resnet18-w16_1xb32-sgd-5e_peta.py \
 #     --cfg-options load_from=work_dirs/<stage 1>/best_multi-label_mAP_epoch_<n>.pth
 _base_ = ['./mulcon-stage1_resnet18-w16_1xb64-adam-15e_peta.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 load_from = None
 model = dict(

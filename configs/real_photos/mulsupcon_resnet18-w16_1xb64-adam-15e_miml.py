@@ -3,11 +3,10 @@
 # queue of 4,096 keys with their multi-hot labels; each of a query's labels makes one positive set
 # (the keys sharing that label), temperature 0.1. Labels are used; the test split is not.
 _base_ = [
-    '_base_/datasets/miml_scene.py',
+    '../_base_/datasets/miml_scene.py',
     '_base_/models/resnet18_w16.py',
     '_base_/schedules/pretrain_adam.py',
 ]
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 train_dataloader = {{_base_.pretrain_dataloader}}
 # pretraining has no validation / test loop

@@ -3,11 +3,10 @@
 # queue of 4,096 keys with their multi-hot labels; each of a query's labels makes one positive set
 # (the keys sharing that label), temperature 0.1. Labels are used; the test split is not.
 _base_ = [
-    '_base_/datasets/peta.py',
+    '../_base_/datasets/peta.py',
     '_base_/models/resnet18_w16.py',
     '_base_/schedules/pretrain_adam.py',
 ]
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 # Views: the supervised runs' crops (scale 0.6 - 1, flip), not the MoCo v2 views. The labels
 # define the positives, and on PETA the lighter views scored higher on the validation split

@@ -2,11 +2,10 @@
 # `LatentPredictHead`) on the PETA training photos, no labels: the baseline of BlockSimSiam,
 # with the same backbone, views, optimiser and epochs.
 _base_ = [
-    '_base_/datasets/peta.py',
+    '../_base_/datasets/peta.py',
     '_base_/models/resnet18_w16.py',
     '_base_/schedules/pretrain_sgd_simsiam.py',
 ]
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 train_dataloader = {{_base_.pretrain_dataloader}}
 # pretraining has no validation / test loop

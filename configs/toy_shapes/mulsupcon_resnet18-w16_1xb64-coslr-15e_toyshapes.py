@@ -5,7 +5,6 @@ _base_ = [
     '../_base_/datasets/toy_shapes_mulsupcon.py',
     '../_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 model = dict(
     type='MultiLabelMoCo',

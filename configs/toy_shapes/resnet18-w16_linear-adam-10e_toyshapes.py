@@ -4,7 +4,6 @@ _base_ = [
     '../_base_/datasets/toy_shapes_cls.py',
     '../_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 model = dict(
     type='ImageClassifier',

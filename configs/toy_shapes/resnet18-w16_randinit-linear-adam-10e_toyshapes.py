@@ -1,7 +1,6 @@
 # The same linear probe on a randomly initialised (untrained) backbone: the reference point
 # that pretraining must beat.
 _base_ = ['./resnet18-w16_linear-adam-10e_toyshapes.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 model = dict(
     backbone=dict(init_cfg=[

@@ -13,7 +13,6 @@ _base_ = [
     '../../_base_/datasets/coco_multilabel_224.py',
     '../../_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 model = dict(
     type='ImageClassifier',

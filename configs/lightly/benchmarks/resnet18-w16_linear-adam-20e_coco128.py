@@ -5,7 +5,6 @@
 #   python tools/train.py configs/lightly/benchmarks/resnet18-w16_linear-adam-20e_coco128.py \
 #     --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/<pretrain>/epoch_20.pth
 _base_ = ['../../_base_/default_runtime.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 dataset = dict(
     type='COCOMultiLabel',

@@ -9,7 +9,6 @@ _base_ = [
     '../../_base_/schedules/adam_30e_linear.py',
     '../../_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 custom_hooks = [dict(type='MultiLabelClassCheckHook'), dict(type='NonFiniteLossHook')]
 default_hooks = dict(

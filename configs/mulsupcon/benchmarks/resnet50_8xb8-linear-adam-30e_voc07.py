@@ -7,7 +7,6 @@ _base_ = [
     '../../_base_/schedules/adam_30e_linear.py',
     '../../_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 model = dict(head=dict(num_classes=20))
 

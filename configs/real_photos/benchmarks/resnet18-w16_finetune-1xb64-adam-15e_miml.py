@@ -6,7 +6,6 @@
 # Label efficiency: add train_dataloader.dataset.label_fraction=0.1 (a seeded 10 % of the
 # training labels; the pretraining saw all training images).
 _base_ = ['../bce_resnet18-w16_1xb64-adam-15e_miml.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 model = dict(
     backbone=dict(init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')))

@@ -3,7 +3,6 @@
 #   python tools/train.py configs/real_photos/benchmarks/resnet18-w16_linear-1xb64-adam-15e_miml.py \
 #     --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/<pretraining>/epoch_15.pth
 _base_ = ['../bce_resnet18-w16_1xb64-adam-15e_miml.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 model = dict(
     backbone=dict(

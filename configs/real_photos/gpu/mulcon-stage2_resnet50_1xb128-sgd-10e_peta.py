@@ -3,8 +3,7 @@
 # at the papers' scale: ResNet-50 (full width, random init), 256 x 128 px, 256 images per step on
 # one GPU (auto_scale_lr scales the lr on more), 10 epochs.
 #   python tools/train.py configs/real_photos/gpu/mulcon-stage2_resnet50_1xb128-sgd-10e_peta.py   (or tools/dist_train.sh ... N)
-_base_ = ['../mulcon-stage2_resnet18-w16_1xb32-sgd-5e_peta.py', '../_base_/datasets/peta_gpu_pipelines.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
+_base_ = ['../mulcon-stage2_resnet18-w16_1xb32-sgd-5e_peta.py', '../../_base_/datasets/peta_gpu_pipelines.py']
 
 # load_from: the GPU stage-1 checkpoint
 train_dataloader = dict(

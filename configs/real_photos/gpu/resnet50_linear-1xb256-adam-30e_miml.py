@@ -2,7 +2,6 @@
 # (./bce_resnet50_1xb256-adam-30e_miml.py) from the backbone of a pretraining checkpoint:
 #   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/<pretraining>/epoch_100.pth
 _base_ = ['./bce_resnet50_1xb256-adam-30e_miml.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 model = dict(
     backbone=dict(

@@ -3,8 +3,7 @@
 # at the papers' scale: ResNet-50 (full width, random init), 256 x 128 px, 256 images per step on
 # one GPU (auto_scale_lr scales the lr on more), 100 epochs.
 #   python tools/train.py configs/real_photos/gpu/simsiam_resnet50_1xb256-sgd-100e_peta.py   (or tools/dist_train.sh ... N)
-_base_ = ['../simsiam_resnet18-w16_1xb64-sgd-15e_peta.py', '../_base_/datasets/peta_gpu_pipelines.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
+_base_ = ['../simsiam_resnet18-w16_1xb64-sgd-15e_peta.py', '../../_base_/datasets/peta_gpu_pipelines.py']
 
 train_dataloader = dict(batch_size=256, num_workers=16, dataset=dict(pipeline={{_base_.gpu_two_view_pipeline}}))
 model = dict(
