@@ -66,7 +66,8 @@ def bce_heads():
 
 def test_found_the_known_bce_configs(bce_heads):
     expected = [
-        'configs/baselines/resnet50_8xb8-bce-coslr-400e_coco.py',
+        'configs/baselines/resnet50_8xb8-bce-coslr-400e_coco2014.py',
+        'configs/baselines/resnet50_8xb8-bce-coslr-400e_coco2017.py',
         'configs/blockwise/benchmarks/resnet50_8xb8-linear-sgd-coslr-100e_coco-448.py',
         'configs/blockwise/benchmarks/resnet50_8xb8-linear-sgd-coslr-100e_voc07.py',
         'configs/lightly/benchmarks/resnet18-w16_linear-adam-20e_coco128.py',

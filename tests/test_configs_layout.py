@@ -116,7 +116,7 @@ def test_import_line_only_where_the_runtime_is_not_inherited():
 
 
 def test_stock_base_example_keeps_its_own_import_line():
-    rel = 'configs/mulsupcon/mulsupcon_mocov2-base_resnet50_8xb32-coslr-200e_coco.py'
+    rel = 'configs/mulsupcon/mulsupcon_mocov2-base_resnet50_8xb32-coslr-200e_coco2017.py'
     assert any(b.startswith('mmpretrain::') for b in _base_list(rel))
     assert IMPORT_LINE in open(osp.join(REPO_ROOT, rel)).read()
 
@@ -178,7 +178,7 @@ def test_no_alias_configs():
 
 def test_alias_detection_is_not_vacuous():
     # the ALL ablation inherits one config but changes the head: not an alias
-    assert not _is_alias('configs/mulsupcon/mulsupcon-all_resnet50_8xb8-coslr-400e_coco.py')
+    assert not _is_alias('configs/mulsupcon/mulsupcon-all_resnet50_8xb8-coslr-400e_coco2014.py')
     assert _is_alias('configs/mulsupcon_r50_coco.py')
 
 

@@ -8,7 +8,7 @@
 # Run: tools/dist_train.sh configs/mulcon/mulcon-stage1_resnet101_2xb16-adamw-25e_coco-448px.py 2
 # (add --amp for the reference's mixed precision). Stage 2 starts from epoch_15.pth.
 _base_ = [
-    '../_base_/datasets/coco_multilabel_448.py',
+    '../_base_/datasets/coco2014_multilabel_448.py',
     '../_base_/default_runtime.py',
 ]
 

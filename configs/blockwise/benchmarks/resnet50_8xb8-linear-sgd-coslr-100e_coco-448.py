@@ -10,7 +10,7 @@
 #   tools/dist_train.sh configs/blockwise/benchmarks/resnet50_8xb8-linear-sgd-coslr-100e_coco-448.py 8 \
 #     --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/<pretrain>/epoch_400.pth
 _base_ = [
-    '../../_base_/datasets/coco_multilabel_224.py',
+    '../../_base_/datasets/coco2017_multilabel_224.py',
     '../../_base_/default_runtime.py',
 ]
 

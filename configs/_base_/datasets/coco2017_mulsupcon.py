@@ -1,4 +1,5 @@
-# COCO 2017 multi-label, two augmented views per image with their labels (MulSupCon pretraining).
+# COCO 2017 multi-label, two augmented views per image with their labels (MulSupCon pretraining;
+# ./coco2014_mulsupcon.py is the paper's 2014 split).
 # Views: RandomResizedCrop 224 + flip + ColorJitter(0.4, 0.4, 0.4, 0.1) p=0.8 + grayscale p=0.2
 # (the "SimCLR" recipe of the MulSupCon code). ImageNet mean/std (the reference code uses the
 # CIFAR-10 constants; documented difference).

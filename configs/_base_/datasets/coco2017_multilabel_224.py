@@ -1,4 +1,5 @@
-# COCO 2017 multi-label classification at 224 px (BCE baseline, linear probe, fine-tuning).
+# COCO 2017 multi-label classification at 224 px (BCE baseline, linear probe, fine-tuning;
+# ./coco2014_multilabel_224.py is the MulSupCon paper's 2014 split).
 # Train: the same augmentation as the MulSupCon views; test: resize 256 + centre crop 224.
 dataset_type = 'COCOMultiLabel'
 data_root = 'data/coco/'

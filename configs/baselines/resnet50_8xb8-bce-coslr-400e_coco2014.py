@@ -1,0 +1,17 @@
+# BCE-from-scratch baseline of the MulSupCon paper on COCO 2014 (Table 6, "BCE" row): the
+# same ResNet-50, augmentation and schedule as the pretraining (SGD 0.1 cosine, 400 epochs,
+# batch 64), trained directly with binary cross-entropy on the 80 COCO labels.
+_base_ = [
+    './_base_/models/resnet50_bce.py',
+    '../_base_/datasets/coco2014_multilabel_224.py',
+    '../_base_/schedules/sgd_coslr_400e.py',
+    '../_base_/default_runtime.py',
+]
+
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=400, val_interval=10)
+val_cfg = dict()
+test_cfg = dict()
+custom_hooks = [dict(type='MultiLabelClassCheckHook'), dict(type='NonFiniteLossHook')]
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3,
+                    save_best='multi-label/mAP', rule='greater'))

@@ -1,0 +1,7 @@
+# Fine-tuning of a MulSupCon-pretrained ResNet-50 on COCO 2014 (the paper's split): every layer
+# trained, Adam 1e-4.
+#   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/<pretrain>/epoch_400.pth
+_base_ = ['./resnet50_8xb8-linear-adam-30e_coco2014.py']
+
+model = dict(backbone=dict(frozen_stages=-1))
+optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-4, weight_decay=0.))
