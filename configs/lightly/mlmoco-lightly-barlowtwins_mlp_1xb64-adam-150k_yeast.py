@@ -2,7 +2,6 @@
 # the second view is the momentum encoder's, without gradient); everything else as
 # ../mulsupcon_vector/mulsupcon_mlp_1xb64-adam-150k_yeast.py.
 _base_ = ['../mulsupcon_vector/mulsupcon_mlp_1xb64-adam-150k_yeast.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 model = dict(
     head=dict(_delete_=True, type='LightlyLossHead',

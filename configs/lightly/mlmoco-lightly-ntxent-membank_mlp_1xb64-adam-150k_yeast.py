@@ -3,7 +3,6 @@
 # feature masking views, queue length, temperature and schedule as the MulSupCon reference
 # config ../mulsupcon_vector/mulsupcon_mlp_1xb64-adam-150k_yeast.py; only the head differs.
 _base_ = ['../mulsupcon_vector/mulsupcon_mlp_1xb64-adam-150k_yeast.py']
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 model = dict(
     head=dict(

@@ -1,4 +1,5 @@
-# ALL positives (docs/algorithms/mulsupcon.md: keys whose label set equals the anchor's), otherwise as MulSupCon.
+# ALL positives (docs/algorithms/mulsupcon.md: keys whose label set equals the anchor's), otherwise as
+# MulSupCon.
 _base_ = './mulsupcon_mlp_1xb64-adam-150k_scene.py'
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
+
 model = dict(head=dict(positives='all'))

@@ -1,8 +1,10 @@
 # MulSupCon pretraining on scene vectors (Mulan split; pretraining sees the 969 training rows
-# outside the 20 % validation carve-out) with the yeast reference settings (docs/algorithms/mulsupcon.md): MLP
-# backbone 294 -> 256 -> 512 -> 256 (ReLU, dropout 0.2), projection 256 -> 256 -> 256, queue of 256 keys
-# and their labels, key-encoder momentum 0.999 (mmengine convention: momentum=0.001), tau 0.1,
-# two views masked independently with p = 0.5, Adam 4e-4 / wd 1e-5, batch 64, 150k iterations.
+# outside the 20 % validation carve-out) with the yeast reference settings
+# (docs/algorithms/mulsupcon.md): MLP backbone 294 -> 256 -> 512 -> 256 (ReLU, dropout 0.2),
+# projection 256 -> 256 -> 256, queue of 256 keys and their labels, key-encoder momentum 0.999
+# (mmengine convention: momentum=0.001), tau 0.1, two views masked independently with p = 0.5,
+# Adam 4e-4 / wd 1e-5, batch 64, 150k iterations. Input size and class count come from the
+# data-set config.
 #   python tools/train.py configs/mulsupcon_vector/mulsupcon_mlp_1xb64-adam-150k_scene.py
 # The backbone is then evaluated by configs/mulsupcon_vector/benchmarks/*_scene.py.
 _base_ = [
@@ -10,7 +12,6 @@ _base_ = [
     '../_base_/schedules/adam_150k_warmrestart.py',
     '../_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 model = dict(
     type='MultiLabelMoCo',
@@ -27,7 +28,8 @@ model = dict(
     neck=dict(type='MulSupConNeck', in_channels=256, out_channels=256, dropout=0.1),
     head=dict(type='MulSupConHead', temperature=0.1, positives='mulsupcon'))
 
-train_dataloader = dict(batch_size=64)
+# batch 64 from an infinite shuffled sampler (the reference's "epochs" of 1000 steps)
+train_dataloader = dict(batch_size=64, sampler=dict(type='InfiniteSampler', shuffle=True))
 val_dataloader = None
 val_evaluator = None
 val_cfg = None

@@ -1,7 +1,9 @@
-# MulSupCon pretraining on yeast vectors with the reference settings (docs/algorithms/mulsupcon.md): MLP backbone
-# 103 -> 256 -> 512 -> 256 (ReLU, dropout 0.2), projection 256 -> 256 -> 256, queue of 256 keys
-# and their labels, key-encoder momentum 0.999 (mmengine convention: momentum=0.001), tau 0.1,
-# two views masked independently with p = 0.5, Adam 4e-4 / wd 1e-5, batch 64, 150k iterations.
+# MulSupCon pretraining on yeast vectors with the reference settings (docs/algorithms/mulsupcon.md): MLP
+# backbone 103 -> 256 -> 512 -> 256 (ReLU, dropout 0.2),
+# projection 256 -> 256 -> 256, queue of 256 keys and their labels, key-encoder momentum 0.999
+# (mmengine convention: momentum=0.001), tau 0.1, two views masked independently with p = 0.5,
+# Adam 4e-4 / wd 1e-5, batch 64, 150k iterations. Input size and class count come from the
+# data-set config.
 #   python tools/train.py configs/mulsupcon_vector/mulsupcon_mlp_1xb64-adam-150k_yeast.py
 # The backbone is then evaluated by configs/mulsupcon_vector/benchmarks/*_yeast.py.
 _base_ = [
@@ -9,7 +11,6 @@ _base_ = [
     '../_base_/schedules/adam_150k_warmrestart.py',
     '../_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 
 model = dict(
     type='MultiLabelMoCo',
@@ -26,7 +27,8 @@ model = dict(
     neck=dict(type='MulSupConNeck', in_channels=256, out_channels=256, dropout=0.1),
     head=dict(type='MulSupConHead', temperature=0.1, positives='mulsupcon'))
 
-train_dataloader = dict(batch_size=64)
+# batch 64 from an infinite shuffled sampler (the reference's "epochs" of 1000 steps)
+train_dataloader = dict(batch_size=64, sampler=dict(type='InfiniteSampler', shuffle=True))
 val_dataloader = None
 val_evaluator = None
 val_cfg = None

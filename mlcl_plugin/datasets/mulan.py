@@ -1156,7 +1156,8 @@ class MulanDataset(MultiLabelDataset):
     logged and kept in ``num_imputed``.
 
     Args:
-        ann_file (str): The data file (joined with ``data_root`` when relative).
+        ann_file (str): The data file (joined with ``data_root`` when relative); leave it
+            out with ``split_files``.
         data_root (str): Root of ``ann_file``, ``label_xml`` and ``scaler_file``.
         fmt (str, optional): ``'arff'``, ``'npz'`` or ``'hdf5'``; inferred from the
             extension (``.arff``, ``.npz``, ``.h5``, ``.hdf5``) when None.
@@ -1175,7 +1176,17 @@ class MulanDataset(MultiLabelDataset):
             of ``scaler_file`` from the fit, e.g. the test set of a data set whose validation
             split was carved from the train file. Defaults to 0.
         split (str): ``'all'``, ``'train'`` (rows outside the carve-out) or ``'val'`` (the
-            carved rows). Defaults to ``'all'``.
+            carved rows); with ``split_files`` also ``'test'``. Defaults to ``'all'``.
+        split_files (dict, optional): The files of the data set's splits, ``train`` and
+            ``test`` and optionally ``val`` (joined with ``data_root``), in place of
+            ``ann_file`` / ``scaler_file`` / ``scaler_val_fraction``: ``split`` picks the file
+            (``'train'`` / ``'val'`` / ``'test'``), the validation rows are ``val`` or, without
+            it, the ``val_fraction`` carve-out of ``train``, and every split is standardised
+            with the statistics of the training rows. The val and test datasets of a config
+            then differ from the training one by ``split`` alone, so they cannot be given
+            other statistics or another carve-out by mistake.
+        num_features (int, optional): The expected feature count, checked against the file
+            (e.g. the count the model's input layer is built for). Defaults to None.
         val_fraction (float): Fraction of this file's rows carved out for validation with
             ``numpy.random.default_rng(val_seed).permutation``. Defaults to 0.
         val_seed (int): Seed of the carve-out. Defaults to 0.
@@ -1188,10 +1199,11 @@ class MulanDataset(MultiLabelDataset):
     """
 
     SPLITS = ('all', 'train', 'val')
+    FILE_SPLITS = ('train', 'val', 'test')
     NONFINITE = ('error', 'impute_mean')
 
     def __init__(self,
-                 ann_file: str,
+                 ann_file: str = '',
                  data_root: str = '',
                  fmt: Optional[str] = None,
                  num_labels: Optional[int] = None,
@@ -1209,7 +1221,14 @@ class MulanDataset(MultiLabelDataset):
                  label_names: Optional[Sequence[str]] = None,
                  nonfinite: str = 'error',
                  arff_encoding: str = 'utf-8',
+                 split_files: Optional[dict] = None,
+                 num_features: Optional[int] = None,
                  **kwargs):
+        if split_files is not None:
+            ann_file, split, scaler_file, scaler_val_fraction = self._resolve_split_files(
+                split_files, split, ann_file, scaler_file, scaler_val_fraction, val_fraction)
+        elif not ann_file:
+            raise ValueError('MulanDataset needs ann_file (the data file) or split_files')
         if split not in self.SPLITS:
             raise ValueError(f'split must be one of {self.SPLITS}, got {split!r}')
         if split == 'val' and val_fraction <= 0:
@@ -1233,6 +1252,8 @@ class MulanDataset(MultiLabelDataset):
         self.val_seed = val_seed
         self.nonfinite = nonfinite
         self.arff_encoding = arff_encoding
+        self.split_files = None if split_files is None else dict(split_files)
+        self.expected_features = num_features
         # filled by load_data_list
         self.scaler_mean: Optional[np.ndarray] = None
         self.scaler_std: Optional[np.ndarray] = None
@@ -1248,6 +1269,55 @@ class MulanDataset(MultiLabelDataset):
             test_mode=test_mode,
             metainfo=metainfo,
             **kwargs)
+
+    @classmethod
+    def _resolve_split_files(cls, files, split, ann_file, scaler_file, scaler_val_fraction,
+                             val_fraction) -> Tuple[str, str, Optional[str], float]:
+        """``(ann_file, split, scaler_file, scaler_val_fraction)`` of a ``split_files`` split.
+
+        Args:
+            files (dict): ``split_files``.
+            split (str): ``'train'``, ``'val'`` or ``'test'``.
+            ann_file, scaler_file, scaler_val_fraction: As given; they must be left out.
+            val_fraction (float): The carve-out of the train file (without a val file).
+
+        Returns:
+            tuple: The per-file arguments that implement the split.
+
+        Raises:
+            ValueError: Naming what contradicts ``split_files``.
+        """
+        if not isinstance(files, dict) or not files:
+            raise TypeError(f'split_files must be a dict of file names, got {files!r}')
+        unknown = sorted(set(files) - set(cls.FILE_SPLITS))
+        if unknown or 'train' not in files:
+            raise ValueError(f'split_files needs a train file and may name {cls.FILE_SPLITS}; '
+                             f'got keys {sorted(files)}')
+        if split not in cls.FILE_SPLITS:
+            raise ValueError(f'with split_files, split must be one of {cls.FILE_SPLITS}, '
+                             f'got {split!r}')
+        given = [name for name, value in (('ann_file', ann_file), ('scaler_file', scaler_file),
+                                          ('scaler_val_fraction', scaler_val_fraction))
+                 if value]
+        if given:
+            raise ValueError(f'give split_files or {", ".join(given)}, not both: split_files '
+                             'sets the file and the standardisation of every split')
+        has_val_file = 'val' in files
+        if split not in files and not (split == 'val' and val_fraction):
+            raise ValueError(f'split={split!r} but split_files {files} names no {split} file'
+                             + (' (give val_fraction > 0 to carve the validation rows out of '
+                                'the train file)' if split == 'val' else ''))
+        if has_val_file and val_fraction:
+            raise ValueError(f'split_files names a val file ({files["val"]}) and '
+                             f'val_fraction={val_fraction} asks for a carve-out too: give one')
+        carve = 0.0 if has_val_file else float(val_fraction)
+        train = files['train']
+        if split == 'train':
+            # the rows outside the carve-out; the scaler is fitted on them
+            return train, ('train' if carve else 'all'), None, 0.0
+        if split == 'val' and not has_val_file:
+            return train, 'val', None, 0.0
+        return files[split], 'all', train, carve
 
     @staticmethod
     def _join(root: str, path: Optional[str]) -> Optional[str]:
@@ -1303,6 +1373,10 @@ class MulanDataset(MultiLabelDataset):
     def load_data_list(self) -> List[dict]:
         """Read the file, carve out the validation rows, fit and apply the scaler."""
         X, Y, feat_names, label_names = self._load(self.ann_file)
+        if self.expected_features is not None and X.shape[1] != self.expected_features:
+            raise ValueError(f'{self.ann_file}: {X.shape[1]} features, but num_features='
+                             f'{self.expected_features} (the input size the config builds the '
+                             'model for): correct num_features in the data-set config')
         n = X.shape[0]
         train_idx, val_idx = _carve(n, self.val_fraction, self.val_seed, self.ann_file)
         impute = self.nonfinite == 'impute_mean'
@@ -1371,6 +1445,8 @@ class MulanDataset(MultiLabelDataset):
         if self.nonfinite == 'impute_mean':
             body.append(f'Non-finite features: \timputed with training column means '
                         f'({self.num_imputed} values)')
+        if self.split_files is not None:
+            body.append(f'Split files: \t{self.split_files}')
         split = f'Split: \t{self.split}'
         if self.val_fraction:
             num_val = len(self.val_indices) if self.val_indices is not None else '?'

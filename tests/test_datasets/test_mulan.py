@@ -525,3 +525,129 @@ def test_arff_parsed_once_per_file(tmp_path, monkeypatch):
     mulan.clear_arff_cache()
     load_arff(train)
     assert calls.count('train.arff') == 7
+
+
+# --------------------------------------------------------------------------------------------
+# split_files: one description of a data set's splits for its three loaders
+
+
+def _random_arff(path, rows, features=3, labels=2, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(3.0, 2.0, size=(rows, features))
+    Y = (rng.random((rows, labels)) < 0.4).astype(int)
+    attrs = ''.join(f'@attribute f{i} numeric\n' for i in range(features))
+    attrs += ''.join(f'@attribute l{i} {{0,1}}\n' for i in range(labels))
+    body = '\n'.join(','.join([f'{v:.6f}' for v in x] + [str(v) for v in y])
+                     for x, y in zip(X, Y))
+    path.write_text(f"@relation 'r: -C -{labels}'\n{attrs}@data\n{body}\n")
+    return X.astype(np.float32), Y
+
+
+def _rows(ds):
+    return np.stack([ds.get_data_info(i)['img'] for i in range(len(ds))])
+
+
+def test_split_files_carve_out_equals_per_file_arguments(tmp_path):
+    _random_arff(tmp_path / 'd-train.arff', 50, seed=1)
+    _random_arff(tmp_path / 'd-test.arff', 20, seed=2)
+    common = dict(data_root=str(tmp_path), val_fraction=0.2, val_seed=5,
+                  split_files=dict(train='d-train.arff', test='d-test.arff'))
+    new = {s: MulanDataset(split=s, **common) for s in ('train', 'val', 'test')}
+    old = dict(
+        train=MulanDataset('d-train.arff', data_root=str(tmp_path), split='train',
+                           val_fraction=0.2, val_seed=5),
+        val=MulanDataset('d-train.arff', data_root=str(tmp_path), split='val',
+                         val_fraction=0.2, val_seed=5),
+        test=MulanDataset('d-test.arff', data_root=str(tmp_path), scaler_file='d-train.arff',
+                          scaler_val_fraction=0.2, val_seed=5))
+    assert [len(new[s]) for s in ('train', 'val', 'test')] == [40, 10, 20]
+    for s in ('train', 'val', 'test'):
+        np.testing.assert_array_equal(_rows(new[s]), _rows(old[s]))
+        # one set of statistics for every split: the 40 training rows
+        np.testing.assert_array_equal(new[s].scaler_mean, new['train'].scaler_mean)
+        np.testing.assert_array_equal(new[s].scaler_std, new['train'].scaler_std)
+    train_rows = [new['train'].get_data_info(i)['row_idx'] for i in range(40)]
+    X = load_arff(str(tmp_path / 'd-train.arff'))[0].astype(np.float64)
+    np.testing.assert_allclose(new['test'].scaler_mean, X[train_rows].mean(0))
+    assert 'Split files:' in repr(new['test'])
+
+
+def test_split_files_with_a_val_file(tmp_path):
+    _random_arff(tmp_path / 'tr.arff', 30, seed=1)
+    _random_arff(tmp_path / 'va.arff', 10, seed=2)
+    _random_arff(tmp_path / 'te.arff', 12, seed=3)
+    files = dict(train='tr.arff', val='va.arff', test='te.arff')
+    ds = {s: MulanDataset(split=s, data_root=str(tmp_path), split_files=files)
+          for s in ('train', 'val', 'test')}
+    assert [len(ds[s]) for s in ('train', 'val', 'test')] == [30, 10, 12]
+    X = load_arff(str(tmp_path / 'tr.arff'))[0].astype(np.float64)
+    for s in ds:
+        np.testing.assert_allclose(ds[s].scaler_mean, X.mean(0))
+    np.testing.assert_allclose(_rows(ds['train']).mean(0), 0, atol=1e-5)
+
+
+@pytest.mark.parametrize(('kwargs', 'match'), [
+    (dict(ann_file='d-train.arff'), 'give split_files or ann_file, not both'),
+    (dict(scaler_file='d-train.arff'), 'give split_files or scaler_file, not both'),
+    (dict(split='all'), 'with split_files, split must be one of'),
+    (dict(split='val', val_fraction=0.0), 'names no val file .*give val_fraction > 0'),
+    (dict(split_files=dict(test='d-test.arff')), 'split_files needs a train file'),
+    (dict(split_files=dict(train='d-train.arff', dev='x')), "got keys \\['dev', 'train'\\]"),
+    (dict(split_files=dict(train='d-train.arff', val='d-test.arff'), val_fraction=0.2),
+     'names a val file .* asks for a carve-out too'),
+    (dict(split='test', split_files=dict(train='d-train.arff')), 'names no test file'),
+])
+def test_split_files_errors(tmp_path, kwargs, match):
+    _random_arff(tmp_path / 'd-train.arff', 20, seed=1)
+    _random_arff(tmp_path / 'd-test.arff', 10, seed=2)
+    args = dict(data_root=str(tmp_path), split='val', val_fraction=0.2,
+                split_files=dict(train='d-train.arff', test='d-test.arff'))
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        MulanDataset(**args)
+
+
+def test_num_features_is_checked(tmp_path):
+    _random_arff(tmp_path / 'd.arff', 10, features=4)
+    assert MulanDataset('d.arff', data_root=str(tmp_path), num_features=4).num_features == 4
+    with pytest.raises(ValueError, match=r'd\.arff: 4 features, but num_features=5'):
+        MulanDataset('d.arff', data_root=str(tmp_path), num_features=5)
+
+
+@pytest.mark.parametrize('config', ['yeast_mulsupcon_vectors', 'scene_mulan_vectors'])
+def test_real_config_splits_equal_the_per_file_construction(shared_data, config):
+    """The data-set configs' split_files give exactly the rows and statistics of the
+    per-file arguments the yeast / scene results were produced with."""
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(osp.join(osp.dirname(osp.dirname(osp.dirname(
+        osp.abspath(__file__)))), 'configs', '_base_', 'datasets', f'{config}.py'))
+    folder = osp.basename(cfg.mulan.data_root.rstrip('/'))
+    root = osp.join(shared_data, folder)
+    new = {}
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        spec = dict(cfg[loader].dataset)
+        spec.pop('type')
+        spec['data_root'] = root
+        new[loader] = MulanDataset(**spec)
+    if config.startswith('yeast'):
+        old = [MulanDataset('yeast_official_train.npz', data_root=root),
+               MulanDataset('yeast_official_val.npz', data_root=root,
+                            scaler_file='yeast_official_train.npz'),
+               MulanDataset('yeast_official_test.npz', data_root=root,
+                            scaler_file='yeast_official_train.npz')]
+        sizes = [1200, 300, 917]
+    else:
+        kw = dict(val_fraction=0.2, val_seed=0)
+        old = [MulanDataset('scene-train.arff', data_root=root, split='train', **kw),
+               MulanDataset('scene-train.arff', data_root=root, split='val', **kw),
+               MulanDataset('scene-test.arff', data_root=root, scaler_file='scene-train.arff',
+                            scaler_val_fraction=0.2, val_seed=0)]
+        sizes = [969, 242, 1196]
+    for ds, ref, size in zip(new.values(), old, sizes):
+        assert len(ds) == size
+        np.testing.assert_array_equal(_rows(ds), _rows(ref))
+        assert [ds.get_data_info(i)['gt_label'] for i in range(len(ds))] == \
+            [ref.get_data_info(i)['gt_label'] for i in range(len(ref))]
+        assert ds.num_features == cfg.num_features
+        assert len(ds.CLASSES) == cfg.num_classes

@@ -4,59 +4,19 @@
 # numpy.random.default_rng(0).permutation) is carved out for model selection, as the MulSupCon
 # authors did for yeast; pretraining and training use the other 969 rows only, and the
 # standardisation statistics come from those 969 rows for every split.
-dataset_type = 'MulanDataset'
-data_root = 'data/mulan_scene/'
+# docs/datasets/mulan.md describes the files and how a new data set is added.
+_base_ = './mulan_vectors.py'
 num_features = 294
 num_classes = 6
-val_fraction = 0.2
-val_seed = 0
-
-train_pipeline = [dict(type='PackInputs')]
-test_pipeline = [dict(type='PackInputs')]
-
-train_dataloader = dict(
-    batch_size=32,
-    num_workers=0,
-    persistent_workers=False,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='scene-train.arff',
-        split='train',
-        val_fraction=val_fraction,
-        val_seed=val_seed,
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=256,
-    num_workers=0,
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='scene-train.arff',
-        split='val',
-        val_fraction=val_fraction,
-        val_seed=val_seed,
-        test_mode=True,
-        pipeline=test_pipeline))
-test_dataloader = dict(
-    batch_size=256,
-    num_workers=0,
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='scene-test.arff',
-        scaler_file='scene-train.arff',
-        scaler_val_fraction=val_fraction,
-        val_seed=val_seed,
-        test_mode=True,
-        pipeline=test_pipeline))
-val_evaluator = dict(type='MultiLabelPaperMetric', thr=0.5, bce=True)
-test_evaluator = dict(type='MultiLabelPaperMetric', thr=0.5, oracle=True, bce=True)
+mulan = dict(
+    type='MulanDataset',
+    data_root='data/mulan_scene/',
+    split_files=dict(train='scene-train.arff', test='scene-test.arff'),
+    val_fraction=0.2,
+    val_seed=0,
+    num_features=num_features,
+    num_labels=num_classes,
+    pipeline={{_base_.train_pipeline}})
+train_dataloader = dict(dataset=dict(mulan, split='train'))
+val_dataloader = dict(dataset=dict(mulan, split='val', test_mode=True))
+test_dataloader = dict(dataset=dict(mulan, split='test', test_mode=True))
