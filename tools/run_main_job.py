@@ -10,52 +10,37 @@ Steps, each through the stock mmpretrain ``tools/train.py``:
 4. print the two rows of metrics side by side.
 
 Example:
-    python tools/run_main_job.py               # ~7 min on a 2-core CPU
+    python tools/run_main_job.py               # its wall time on 2 cores: README.md, set-up
     python tools/run_main_job.py --epochs 2 --probe-epochs 1 --num-train 256   # smoke run
 """
 import argparse
-import glob
-import json
 import os
 import os.path as osp
-import subprocess
 import sys
 import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
+sys.path.insert(0, osp.join(REPO, 'tools', 'benchmarks'))
+import orchestration as orch  # noqa: E402
 
 PRETRAIN_CFG = 'configs/toy_shapes/mulsupcon_resnet18-w16_1xb64-coslr-15e_toyshapes.py'
 PROBE_CFG = 'configs/toy_shapes/resnet18-w16_linear-adam-10e_toyshapes.py'
 RANDOM_PROBE_CFG = 'configs/toy_shapes/resnet18-w16_randinit-linear-adam-10e_toyshapes.py'
+README_BEGIN = '<!-- main-job:begin -->'
+README_END = '<!-- main-job:end -->'
 METRICS = ('mAP', 'hamming_accuracy', 'example_f1', 'macro_f1', 'micro_f1', 'precision@1')
 
 
 def train(config: str, work_dir: str, options: list) -> float:
-    """Run stock ``tools/train.py`` and return its wall time in seconds."""
-    cmd = [sys.executable, osp.join(REPO, 'tools', 'train.py'), config, '--work-dir', work_dir]
-    if options:
-        cmd += ['--cfg-options'] + options
-    print('+', ' '.join(cmd), flush=True)
-    start = time.time()
-    subprocess.run(cmd, check=True, cwd=REPO)
-    return time.time() - start
+    """Run stock ``tools/train.py`` (from scratch) and return its wall time in seconds."""
+    return orch.train(config, work_dir, options, resume=False)
 
 
 def last_metrics(work_dir: str) -> dict:
     """The last evaluation logged in ``work_dir/<timestamp>/vis_data/scalars.json``."""
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
-    if not files:
-        raise FileNotFoundError(f'no scalars.json under {work_dir}: did training run?')
-    found = {}
-    with open(files[-1]) as f:
-        for line in f:
-            record = json.loads(line)
-            if 'multi-label/mAP' in record:
-                found = record
-    if not found:
-        raise RuntimeError(f'{files[-1]} holds no multi-label/* metrics')
-    return {m: found[f'multi-label/{m}'] for m in METRICS}
+    found = orch.last_metrics(work_dir)
+    return {m: found[m] for m in METRICS}
 
 
 def main(argv=None):
@@ -67,7 +52,10 @@ def main(argv=None):
     parser.add_argument('--probe-epochs', type=int, default=10, help='linear-probe epochs')
     parser.add_argument('--num-train', type=int, default=2400)
     parser.add_argument('--num-test', type=int, default=600)
+    parser.add_argument('--readme', help='rewrite the marked main-job block of this README with '
+                        'what this run printed, its wall times, commit and machine')
     args = parser.parse_args(argv)
+    start = time.perf_counter()
 
     from mlcl_plugin.datasets.toy_shapes import make_toy_shapes
 
@@ -83,8 +71,7 @@ def main(argv=None):
         f'train_cfg.max_epochs={args.epochs}', f'param_scheduler.0.T_max={args.epochs}',
         f'param_scheduler.0.end={args.epochs}',
         f'default_hooks.checkpoint.interval={args.epochs}'])
-    with open(osp.join(pre_dir, 'last_checkpoint')) as f:
-        checkpoint = f.read().strip()
+    checkpoint = orch.last_checkpoint(pre_dir)
 
     n = args.probe_epochs
     probe_opts = probe_data_opts + [
@@ -99,20 +86,29 @@ def main(argv=None):
     times['random'] = train(RANDOM_PROBE_CFG, osp.join(work_dir, 'linear_random'), probe_opts)
     rows['random init'] = last_metrics(osp.join(work_dir, 'linear_random'))
 
-    print('\nLinear evaluation on ToyShapes test split '
-          f'({args.num_test} images, 8 classes, threshold 0.5, percent):')
+    lines = [f'Linear evaluation on ToyShapes test split ({args.num_test} images, 8 classes, '
+             'threshold 0.5, percent):']
     header = f'| {"backbone":22s} | ' + ' | '.join(f'{m:>16s}' for m in METRICS) + ' |'
-    print(header)
-    print('|' + '-' * (len(header) - 2) + '|')
+    lines += [header, '|' + '-' * (len(header) - 2) + '|']
     for name, values in rows.items():
-        print(f'| {name:22s} | ' + ' | '.join(f'{values[m]:16.2f}' for m in METRICS) + ' |')
+        lines.append(f'| {name:22s} | ' + ' | '.join(f'{values[m]:16.2f}' for m in METRICS)
+                     + ' |')
     gain = rows['MulSupCon-pretrained']['mAP'] - rows['random init']['mAP']
-    print(f'\nmAP gain from pretraining: {gain:+.2f} points')
-    print(f'time: pretraining {t_pre:.0f} s, probes {times["pretrained"]:.0f} s + '
-          f'{times["random"]:.0f} s; checkpoint {checkpoint}')
+    total = time.perf_counter() - start
+    lines += ['', f'mAP gain from pretraining: {gain:+.2f} points',
+              f'time: pretraining {t_pre:.0f} s, probes {times["pretrained"]:.0f} s + '
+              f'{times["random"]:.0f} s; whole job {total / 60:.1f} min']
+    print('\n' + '\n'.join(lines) + f'\ncheckpoint {checkpoint}')
+    if args.readme:
+        orch.replace_marked_block(args.readme, README_BEGIN, README_END, [
+            f'What `tools/run_main_job.py` printed at commit `{orch.git_commit(mark_dirty=True)}` '
+            f'on {orch.machine()} ({time.strftime("%Y-%m-%d")}; written by its `--readme`; '
+            f'whole job {total / 60:.1f} min, install not included):', '', '```', *lines,
+            '```'])
     os.makedirs(work_dir, exist_ok=True)
-    with open(osp.join(work_dir, 'summary.json'), 'w') as f:
-        json.dump(dict(rows=rows, pretrain_seconds=t_pre, checkpoint=checkpoint), f, indent=1)
+    orch.atomic_write_json(osp.join(work_dir, 'summary.json'),
+                           dict(rows=rows, pretrain_seconds=t_pre, probe_seconds=times,
+                                total_seconds=total, checkpoint=checkpoint))
     return rows
 
 

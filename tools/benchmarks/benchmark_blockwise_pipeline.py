@@ -43,6 +43,9 @@ except ImportError:  # run from a checkout without `pip install -e .`
     import mlcl_plugin  # noqa: F401
 from mlcl_plugin.datasets.transforms import reference_pipelines
 
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+import orchestration as orch
+
 TARGET = 4.5
 # (full, quick) defaults; an explicit option wins over both
 SIZES = dict(rounds=(5, 2), num_images=(128, 8))
@@ -88,8 +91,7 @@ def time_pass(pipeline, paths) -> float:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--data-root', default=osp.join(
-        osp.dirname(__file__), '..', '..', '..', 'shared', 'data', 'coco128', 'train2017'),
+    parser.add_argument('--data-root', default=orch.default_data_root('coco128', 'train2017'),
         help='folder of JPEG images (default: ../shared/data/coco128/train2017)')
     parser.add_argument('--rounds', type=int, help='interleaved rounds (default 5, quick 2)')
     parser.add_argument('--num-images', type=int, help='images (default 128, quick 8)')

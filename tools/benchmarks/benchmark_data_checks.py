@@ -61,7 +61,10 @@ from mlcl_plugin.datasets.transforms import (
     reference_pipelines,
 )
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+import orchestration as orch
+
+REPO = orch.REPO_ROOT
 # the last commit before the issue-13 data checks
 DEFAULT_BASELINE = 'da4f9fb'
 MODULES = {
@@ -139,7 +142,7 @@ def interleave(sides: dict, items: list, rounds: int) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--data-root', default=osp.join(osp.dirname(REPO), 'shared', 'data'))
+    parser.add_argument('--data-root', default=orch.default_data_root())
     parser.add_argument('--baseline', default=DEFAULT_BASELINE,
                         help='git commit holding the code before the checks')
     parser.add_argument('--rounds', type=int, default=5)

@@ -26,14 +26,16 @@ the timed step is then a little cheaper than training's, so the wait fraction er
 import argparse
 import gc
 import json
-import os
 import os.path as osp
 import sys
 import tempfile
 
 import numpy as np
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+import orchestration as orch
+
+REPO_ROOT = orch.REPO_ROOT
 sys.path.insert(0, REPO_ROOT)
 
 TARGET = 0.2
@@ -57,8 +59,7 @@ SIZES = dict(iters=(30, 3), warmup=(5, 2), batch_size=(None, 8))
 
 def default_data_root():
     """``$MLCL_SHARED_DATA``, else ``shared/data`` beside the checkout (as tests/conftest.py)."""
-    return os.environ.get('MLCL_SHARED_DATA',
-                          osp.join(osp.dirname(REPO_ROOT), 'shared', 'data'))
+    return orch.default_data_root()
 
 
 def parse_args(argv=None):

@@ -33,7 +33,6 @@ checked on these numbers. ``--readme README.md`` rewrites the README's block bet
 """
 import argparse
 import glob
-import hashlib
 import json
 import os
 import os.path as osp
@@ -47,7 +46,10 @@ import time
 
 import numpy as np
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+import orchestration as orch
+
+REPO_ROOT = orch.REPO_ROOT
 sys.path.insert(0, REPO_ROOT)
 from mlcl_plugin.evaluation.metrics.multi_label_paper import (  # noqa: E402
     MultiLabelPaperMetric,
@@ -197,29 +199,12 @@ def config_path(args, template, ds):
 # running one unit
 
 
-def _atomic_json(path, obj):
-    """Write JSON through a temporary file + fsync + rename: a killed run leaves no half file."""
-    fd, tmp = tempfile.mkstemp(dir=osp.dirname(path), suffix='.tmp')
-    with os.fdopen(fd, 'w') as f:
-        json.dump(obj, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+_atomic_json = orch.atomic_write_json
 
 
 def _run(cmd, log_path, env):
-    """Run a stock tool; keep its output in ``log_path``; raise with the log tail on failure."""
-    start = time.perf_counter()
-    with open(log_path, 'a') as log:
-        log.write('$ ' + ' '.join(cmd) + '\n')
-        log.flush()
-        proc = subprocess.run(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                              env=env)
-    if proc.returncode != 0:
-        with open(log_path) as log:
-            tail = log.read()[-4000:]
-        raise RuntimeError(f'command failed ({proc.returncode}): {" ".join(cmd)}\n{tail}')
-    return time.perf_counter() - start
+    """A stock tool's run (:func:`orchestration.run`, without echo: the log has the command)."""
+    return orch.run(cmd, log_path, env, echo=False)
 
 
 def _loader_options(args, ds, loaders=('train_dataloader', 'val_dataloader',
@@ -241,32 +226,7 @@ def _epochs_options(epochs):
             f'param_scheduler.0.end={epochs}']
 
 
-def _train_log_stats(work):
-    """Step time and data-loader wait share from mmengine's scalars log of a training run.
-
-    Raises:
-        RuntimeError: If a logged training loss is not finite (mmengine goes on training
-            through NaN; a NaN unit must not enter the table).
-    """
-    logs = sorted(glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json')))
-    times, waits = [], []
-    for path in logs:
-        with open(path) as f:
-            for n, line in enumerate(f, start=1):
-                entry = json.loads(line)
-                if 'loss' not in entry:
-                    continue
-                if not np.isfinite(entry['loss']):
-                    raise RuntimeError(f'{path} line {n}: non-finite training loss '
-                                       f'{entry["loss"]} at iteration {entry.get("iter")}')
-                if 'time' in entry and 'data_time' in entry:
-                    times.append(entry['time'])
-                    waits.append(entry['data_time'])
-    if not times:
-        return None, None
-    # the first logged window holds the workers' start-up
-    times, waits = (times[1:], waits[1:]) if len(times) > 2 else (times, waits)
-    return float(np.mean(times)), float(np.sum(waits) / np.sum(times))
+_train_log_stats = orch.train_log_stats
 
 
 def _train(args, cfg, work, opts, env, batch_size):
@@ -320,22 +280,8 @@ def pretrain(args, ds, key, seed, env):
 
 
 def _unit_key(args, cfg, opts, upstream=None, root=REPO_ROOT):
-    """What a cached unit was computed from: the resolved config, the options, the upstream.
-
-    A SHA-1 over the config as mmengine resolves it (``Config.to_dict``, keys sorted), the
-    command-line options except the machine-specific paths (data root, checkpoint paths) and the
-    key of the pretraining a downstream unit starts from. A cached unit whose key differs from
-    the current one is stale: its config, schedule or pretraining changed since it ran.
-    """
-    from mmengine.config import Config
-
-    resolved = Config.fromfile(osp.join(root, cfg)).to_dict()
-    kept = sorted(o for o in opts
-                  if not any(k in o for k in ('data_root=', 'checkpoint=', 'load_from=')))
-    digest = hashlib.sha1(json.dumps(resolved, sort_keys=True, default=str).encode())
-    digest.update('\n'.join(kept).encode())
-    digest.update((upstream or '').encode())
-    return digest.hexdigest()[:16]
+    """:func:`orchestration.unit_key` (``args`` kept for the callers' uniform signature)."""
+    return orch.unit_key(cfg, opts, upstream, root=root)
 
 
 def _key_at_commit(args, commit, cfg, opts, upstream):
@@ -376,14 +322,7 @@ def _cached(args, work, unit_key, cfg, opts, upstream=None):
                                             upstream) == unit_key:
             rec.update(unit_key=unit_key, adopted_at_commit=_commit())
             _atomic_json(done, rec)
-    if rec.get('unit_key') == unit_key:
-        return rec
-    stale = f'{work}.stale-{int(time.time())}'
-    print(f'{work}: cached result is stale (key {rec.get("unit_key")} != {unit_key}: its '
-          f'config, options or pretraining changed); moved to {stale}, running again',
-          flush=True)
-    os.replace(work, stale)
-    return None
+    return orch.cached_record(work, unit_key)
 
 
 def _provenance(args):
@@ -566,28 +505,12 @@ def report(args, downstream_recs, pretrain_recs, wall_s, commit):
 
 
 def _commit():
-    try:
-        return subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=REPO_ROOT,
-                              capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return 'unknown'
+    return orch.git_commit()
 
 
 def update_readme(path, lines, begin=README_BEGIN, end=README_END):
     """Replace the block between the ``begin`` and ``end`` markers of ``path`` atomically."""
-    with open(path) as f:
-        text = f.read()
-    if begin not in text or end not in text:
-        raise ValueError(f'{path} has no {begin} ... {end} block')
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    new = head + begin + '\n' + '\n'.join(lines) + '\n' + end + tail
-    fd, tmp = tempfile.mkstemp(dir=osp.dirname(osp.abspath(path)), suffix='.tmp')
-    with os.fdopen(fd, 'w') as f:
-        f.write(new)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    orch.replace_marked_block(path, begin, end, lines)
 
 
 def units(args):

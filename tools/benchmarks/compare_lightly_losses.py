@@ -43,18 +43,19 @@ Example::
     python tools/benchmarks/compare_lightly_losses.py --dataset yeast --pretrain-iters 3000
 """
 import argparse
-import glob
 import json
 import os
 import os.path as osp
 import pickle
 import statistics
-import subprocess
 import sys
 import time
 from typing import Dict, List, Optional
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+import orchestration as orch
+
+REPO_ROOT = orch.REPO_ROOT
 
 METHODS = {
     'mulsupcon': 'MulSupCon',
@@ -103,9 +104,7 @@ METRICS = ('mAP', 'micro_f1', 'macro_f1', 'example_f1', 'hamming_accuracy', 'pre
 
 
 def default_data_root(dataset: str) -> str:
-    shared = os.environ.get('MLCL_SHARED_DATA',
-                            osp.join(osp.dirname(REPO_ROOT), 'shared', 'data'))
-    return osp.join(shared, DATASETS[dataset]['data_dir'])
+    return orch.default_data_root(DATASETS[dataset]['data_dir'])
 
 
 def schedule_options(by_epoch: bool, length: Optional[int], probe: bool) -> List[str]:
@@ -128,37 +127,17 @@ def schedule_options(by_epoch: bool, length: Optional[int], probe: bool) -> List
 
 
 def data_options(loaders, root: str) -> List[str]:
-    return [f'{loader}.dataset.data_root={root}' for loader in loaders]
+    return orch.data_root_options(root, loaders)
 
 
-def run_tool(tool: str, args: List[str], log_file: str) -> float:
-    """Run ``tools/<tool>`` from the repository root; returns the wall time."""
-    cmd = [sys.executable, osp.join(REPO_ROOT, 'tools', tool)] + args
-    print('$', ' '.join(cmd), flush=True)
-    tic = time.perf_counter()
-    with open(log_file, 'w') as log:
-        proc = subprocess.run(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
-    if proc.returncode != 0:
-        with open(log_file) as log:
-            tail = log.read()[-4000:]
-        raise RuntimeError(f'{" ".join(cmd)} failed (exit {proc.returncode}), log '
-                           f'{log_file}:\n{tail}')
-    return time.perf_counter() - tic
-
-
-def last_checkpoint(work_dir: str) -> str:
-    with open(osp.join(work_dir, 'last_checkpoint')) as f:
-        path = f.read().strip()
-    return path if osp.isabs(path) else osp.join(REPO_ROOT, path)
-
-
-def best_checkpoint(work_dir: str) -> str:
-    best = sorted(glob.glob(osp.join(work_dir, 'best_*.pth')), key=osp.getmtime)
-    return best[-1] if best else last_checkpoint(work_dir)
+run_tool = orch.run_tool
+last_checkpoint = orch.last_checkpoint
+best_checkpoint = orch.best_checkpoint
 
 
 def scalars_file(work_dir: str) -> str:
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    """The scalars log of the newest run in ``work_dir``."""
+    files = orch.scalars_files(work_dir)
     if not files:
         raise FileNotFoundError(f'no */vis_data/scalars.json under {work_dir}')
     return files[-1]

@@ -26,7 +26,6 @@ import datetime
 import json
 import os
 import os.path as osp
-import platform
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ import time
 HERE = osp.dirname(osp.abspath(__file__))
 REPO_ROOT = osp.dirname(osp.dirname(HERE))
 sys.path.insert(0, HERE)
+import orchestration as orch  # noqa: E402
 from benchmark_mulsupcon_head import format_table  # noqa: E402
 
 README_BEGIN = '<!-- benchmarks:begin -->'
@@ -73,36 +73,20 @@ def run_benchmark(name, script, extra, quick, out_dir):
 
 def git_commit():
     """Short commit of the checkout (``+dirty`` with uncommitted changes), or 'unknown'."""
-    try:
-        commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=REPO_ROOT,
-                                capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'],
-                               cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
-        return commit + ('+dirty' if dirty else '')
-    except (OSError, subprocess.CalledProcessError):
-        return 'unknown'
+    return orch.git_commit(mark_dirty=True)
 
 
 def machine():
     """A one-line description of this machine."""
-    return f'{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}'
+    return orch.machine()
 
 
 def write_readme(path, block):
     """Replace the marked benchmarks block of ``path`` (atomically)."""
-    with open(path) as f:
-        text = f.read()
-    if README_BEGIN not in text or README_END not in text:
-        raise SystemExit(f'{path}: no {README_BEGIN} ... {README_END} block to replace')
-    head, rest = text.split(README_BEGIN, 1)
-    _, tail = rest.split(README_END, 1)
-    new = f'{head}{README_BEGIN}\n{block}\n{README_END}{tail}'
-    tmp = f'{path}.tmp'
-    with open(tmp, 'w') as f:
-        f.write(new)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        orch.replace_marked_block(path, README_BEGIN, README_END, [block])
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def scaling_plot(rows, path):
@@ -152,8 +136,7 @@ def scaling_plot(rows, path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--quick', action='store_true', help='tiny sizes (CI)')
-    parser.add_argument('--data-root', default=os.environ.get(
-        'MLCL_SHARED_DATA', osp.join(REPO_ROOT, '..', 'shared', 'data')))
+    parser.add_argument('--data-root', default=orch.default_data_root())
     parser.add_argument('--only', nargs='+', help='run only these benchmarks')
     parser.add_argument('--json', help='write all rows (with commit and machine) here')
     parser.add_argument('--readme', help='replace the marked benchmarks block of this file')

@@ -14,22 +14,20 @@ Example::
         --work-dir work_dirs/mulcon_coco128
 """
 import argparse
-import json
-import os
 import os.path as osp
-import subprocess
 import sys
-import time
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+import orchestration as orch
+
+REPO = orch.REPO_ROOT
 STAGE1 = 'configs/mulcon/mulcon-stage1_resnet18_1xb16-adamw-8e_coco128-128px.py'
 STAGE2 = 'configs/mulcon/mulcon-stage2_resnet18_1xb8-sgd-4e_coco128-128px.py'
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--data-root', default=osp.join(osp.dirname(REPO), 'shared', 'data',
-                                                        'coco128'))
+    parser.add_argument('--data-root', default=orch.default_data_root('coco128'))
     parser.add_argument('--work-dir', default=osp.join(REPO, 'work_dirs', 'mulcon_coco128'))
     parser.add_argument('--stage1-epochs', type=int, default=None,
                         help='override max_epochs of stage 1 (the checkpoint of the last '
@@ -39,31 +37,19 @@ def parse_args():
 
 
 def data_options(root):
-    root = osp.abspath(root).rstrip('/') + '/'
-    return [f'{loader}.dataset.data_root={root}'
-            for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    return orch.data_root_options(root)
 
 
 def last_val_metrics(work_dir):
     """The last validation entry of the run's scalars log (mmengine's ``vis_data``)."""
-    runs = sorted(d for d in os.listdir(work_dir) if osp.isdir(osp.join(work_dir, d, 'vis_data')))
-    path = osp.join(work_dir, runs[-1], 'vis_data', 'scalars.json')
-    last = None
-    with open(path) as f:
-        for line in f:
-            entry = json.loads(line)
-            if any(k.startswith('multi-label/') for k in entry):
-                last = entry
-    return last
+    try:
+        return {f'multi-label/{k}': v for k, v in orch.last_metrics(work_dir).items()}
+    except (FileNotFoundError, RuntimeError):
+        return None
 
 
 def train(config, work_dir, options):
-    cmd = [sys.executable, osp.join(REPO, 'tools', 'train.py'), config, '--work-dir', work_dir,
-           '--cfg-options', *options]
-    print('$', ' '.join(cmd), flush=True)
-    start = time.time()
-    subprocess.run(cmd, cwd=REPO, check=True)
-    return time.time() - start
+    return orch.train(config, work_dir, options, resume=False)
 
 
 def main():
