@@ -146,6 +146,20 @@ def test_loader_wait_share(tmp_path):
     assert wait == pytest.approx(0.1 / 0.5)
 
 
+def test_resumed_pretraining_minutes_are_estimated(tmp_path):
+    """A resumed unit's record holds the wall time of its last invocation only: its minutes
+    come from the logged step time x iterations instead, and are marked as an estimate."""
+    rec = {'checkpoint': str(tmp_path / 'epoch_3.pth'), 'train_s': 10.0}
+    for run, iters in (('20261129_000000', (1, 2, 3)), ('20261129_010000', (4, 5, 6))):
+        log = tmp_path / run / 'vis_data'
+        log.mkdir(parents=True)
+        lines = [{'loss': 1.0, 'time': 2.0, 'data_time': 0.0, 'iter': i} for i in iters]
+        (log / 'scalars.json').write_text('\n'.join(json.dumps(x) for x in lines) + '\n')
+        if run.endswith('000000'):
+            assert bench._pretrain_seconds(rec) == (10.0, False)  # one run: its wall time
+    assert bench._pretrain_seconds(rec) == (pytest.approx(12.0), True)
+
+
 def test_grid_seeds():
     args = bench.parse_args(['--seeds', '0', '1', '2'])
     units = bench.units(args)

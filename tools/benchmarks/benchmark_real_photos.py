@@ -417,6 +417,24 @@ def _minutes(values):
     return f'{np.mean(values) / 60:.1f}' if values else '-'
 
 
+def _pretrain_seconds(rec):
+    """Training seconds of a pretraining unit and whether they are an estimate.
+
+    A unit that was interrupted and resumed ran in several invocations, and its record holds
+    the wall time of the last one only; its time is then estimated from the logged mean step
+    time x the iterations it trained (no checkpointing or start-up included).
+    """
+    work = osp.dirname(rec.get('checkpoint') or '')
+    if not work or len(orch.scalars_files(work)) < 2:
+        return rec['train_s'], False
+    step, _ = orch.train_log_stats(work)
+    iters = max((e['iter'] for e in orch.read_scalars(work) if 'iter' in e and 'loss' in e),
+                default=0)
+    if not step or not iters:
+        return rec['train_s'], False
+    return step * iters, True
+
+
 def table(ds, records, pretrains):
     """Markdown lines of one data set's table from the finished units."""
     lines = [f'#### {DATASETS[ds]["name"]}: test split, mean +- sample std over the seeds',
@@ -430,7 +448,9 @@ def table(ds, records, pretrains):
             continue
         seeds = sorted(r['seed'] for r in recs)
         pre = [pretrains.get((ds, key, s)) for s in seeds] if key else []
-        pre_min = _minutes([p['train_s'] for p in pre if p])
+        pre_s = [_pretrain_seconds(p) for p in pre if p]
+        pre_min = _minutes([t for t, _ in pre_s])
+        pre_min = ('~' if any(est for _, est in pre_s) else '') + pre_min
         down_min = _minutes([r['train_s'] + r['test_s'] for r in recs])
         ips = [p['images_per_s'] for p in pre if p and p.get('images_per_s')]
         wait = [p['loader_wait'] for p in pre if p and p.get('loader_wait') is not None]
@@ -485,8 +505,10 @@ def report(args, downstream_recs, pretrain_recs, wall_s, commit):
              f'downstream {args.epochs["downstream"]} epochs (best validation mAP '
              f'checkpoint). thr 0.5 = fixed threshold; val = each metric at the threshold '
              f'(0.1 ... 0.9) that maximises it on the validation split. mAP needs no threshold. '
-             f"Minutes are wall time on this run's machine; img/s and loader wait (share of "
-             f'the step spent waiting for data) are of the pretraining.', '']
+             f"Minutes are wall time on this run's machine (~: a pretraining interrupted and "
+             f'resumed, its minutes estimated as logged mean step time x iterations); img/s '
+             f'and loader wait (share of the step spent waiting for data) are of the '
+             f'pretraining.', '']
     for ds in args.datasets:
         recs = [r for r in downstream_recs if r['dataset'] == ds]
         if not recs:
