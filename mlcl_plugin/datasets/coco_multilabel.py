@@ -21,9 +21,10 @@ from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 from pycocotools.coco import COCO
 
-from .mulan import check_subset_indices
+from .mulan import check_subset_indices, val_split_indices
 
 CLASS_ORDERS = ('coco', 'alphabetical')
+SUBSETS = ('all', 'train', 'val')
 
 _REQUIRED_TOP_KEYS = ('images', 'annotations', 'categories')
 _REQUIRED_IMAGE_KEYS = ('id', 'file_name')
@@ -341,6 +342,16 @@ class COCOMultiLabel(MultiLabelDataset):
 
     Samples are ordered by ascending COCO image id.
 
+    Validation carve-out (the papers select checkpoints on a validation split taken out of the
+    training images, so the official val file can serve as the test split): ``subset='train'``
+    / ``'val'`` keeps the two parts of a seeded random carve-out of ``val_fraction`` of the
+    kept images, the same rows for the same ``val_seed`` (``round(val_fraction * N)`` images
+    by ``numpy.random.default_rng(val_seed).permutation``, see
+    :func:`mlcl_plugin.datasets.val_split_indices`, which ``MulanDataset`` and
+    ``MultiLabelCsvDataset`` use too). The carve-out is taken after everything a subclass keeps
+    or drops (e.g. the Objects365 subset) and before ``indices``; both parts stay in ascending
+    image id order.
+
     Image paths: ``file_name`` is joined to the image folder and must stay inside
     ``data_root`` (the image folder when ``data_root`` is empty): an absolute ``file_name`` or
     one whose ``..`` climbs out raises a ``ValueError`` naming the file, the image id and the
@@ -400,6 +411,11 @@ class COCOMultiLabel(MultiLabelDataset):
         skip_crowd (bool): Ignore ``iscrowd=1`` annotations. Defaults to False.
         allow_outside_root (bool): Accept ``file_name`` values that lead outside
             ``data_root`` (absolute paths, ``..``). Defaults to False.
+        subset (str): ``'all'``, or ``'train'`` / ``'val'`` of the validation carve-out.
+            Defaults to ``'all'``.
+        val_fraction (float): Fraction of the kept images carved out as ``'val'``, in
+            (0, 1) when ``subset`` is not ``'all'``. Defaults to 0.
+        val_seed (int): Seed of the carve-out. Defaults to 0.
         pipeline (Sequence): Processing pipeline. Defaults to ().
         test_mode (bool): ``test_mode=True`` means in test phase. Defaults to False.
         metainfo (dict, optional): Meta information; ``classes`` fixes the class order.
@@ -436,9 +452,20 @@ class COCOMultiLabel(MultiLabelDataset):
                  lazy_init: bool = False,
                  backend_args: Optional[dict] = None,
                  allow_outside_root: bool = False,
+                 subset: str = 'all',
+                 val_fraction: float = 0.,
+                 val_seed: int = 0,
                  **kwargs):
         if class_order not in CLASS_ORDERS:
             raise ValueError(f'class_order must be one of {CLASS_ORDERS}, got {class_order!r}')
+        if subset not in SUBSETS:
+            raise ValueError(f'{ann_file}: subset must be one of {SUBSETS}, got {subset!r}')
+        if subset != 'all' and not 0 < val_fraction < 1:
+            raise ValueError(f'{ann_file}: subset={subset!r} needs 0 < val_fraction < 1, got '
+                             f'{val_fraction!r}')
+        self.subset = subset
+        self.val_fraction = float(val_fraction)
+        self.val_seed = int(val_seed)
         self.class_order = class_order
         self.keep_empty = keep_empty
         self.skip_crowd = skip_crowd
@@ -525,6 +552,25 @@ class COCOMultiLabel(MultiLabelDataset):
             data_list.append(dict(img_path=img_path, **sample))
         return data_list
 
+    def filter_data(self) -> List[dict]:
+        """The ``subset`` part of the validation carve-out (all samples for ``'all'``).
+
+        Runs after ``load_data_list`` (so after a subclass's own selection) and before
+        ``indices``.
+
+        Returns:
+            list[dict]: The kept samples, in ascending image id order.
+        """
+        if self.subset == 'all':
+            return self.data_list
+        try:
+            train_idx, val_idx = val_split_indices(len(self.data_list), self.val_fraction,
+                                                   self.val_seed)
+        except ValueError as err:
+            raise ValueError(f'{self.ann_file}: {err}') from err
+        keep = train_idx if self.subset == 'train' else val_idx
+        return [self.data_list[i] for i in keep.tolist()]
+
     def _get_unserialized_subset(self, indices) -> list:
         # mmengine would wrap a negative index and repeat a repeated one without a word
         check_subset_indices(indices, len(self.data_list), self.ann_file)
@@ -551,4 +597,7 @@ class COCOMultiLabel(MultiLabelDataset):
             body.append(f'Images dropped (no annotation): \t{self.num_dropped}')
             if self.keep_empty:
                 body.append(f'Images kept as all-negative: \t{self.num_empty}')
+        if self.subset != 'all':
+            body.append(f'Subset: \t{self.subset} (val_fraction {self.val_fraction}, '
+                        f'seed {self.val_seed})')
         return body

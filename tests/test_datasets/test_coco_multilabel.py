@@ -420,13 +420,15 @@ def test_coco2014_layout_through_the_2014_configs(tmp_path, base):
     images without annotation as the MulSupCon paper's 82,081 / 40,137 counts do."""
     from mmengine.config import Config
 
-    _write_coco2014(tmp_path, 'train', [9, 25, 30, 34, 36], empty_ids=(30, ))
+    train_ids = [9, 25, 30, 34, 36, 42, 49, 61, 64, 71, 72]
+    _write_coco2014(tmp_path, 'train', train_ids, empty_ids=(30, ))
     _write_coco2014(tmp_path, 'val', [42, 73, 74])
     repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
     cfg = Config.fromfile(osp.join(repo, 'configs', '_base_', 'datasets', base))
     loaders = [n for n in ('train_dataloader', 'val_dataloader', 'test_dataloader')
                if cfg.get(n)]
     assert 'train_dataloader' in loaders
+    parts = {}
     for name in loaders:
         ds_cfg = cfg[name]['dataset'].copy()
         assert '2014' in ds_cfg['ann_file'], (name, ds_cfg)
@@ -434,9 +436,10 @@ def test_coco2014_layout_through_the_2014_configs(tmp_path, base):
         ds_cfg['data_root'] = str(tmp_path)
         ds = DATASETS.build(ds_cfg)
         split = 'train' if 'train2014' in ds_cfg['ann_file'] else 'val'
-        kept = {'train': [9, 25, 34, 36], 'val': [42, 73, 74]}[split]
+        kept = {'train': [i for i in train_ids if i != 30], 'val': [42, 73, 74]}[split]
         ids = [ds.get_data_info(i)['img_id'] for i in range(len(ds))]
         assert set(ids) <= set(kept)
+        parts.setdefault(split, []).extend(ids)
         if ds_cfg.get('subset', 'all') == 'all':
             assert ids == kept
             assert ds.num_dropped == (1 if split == 'train' else 0)
@@ -445,3 +448,66 @@ def test_coco2014_layout_through_the_2014_configs(tmp_path, base):
         assert osp.basename(info['img_path']).startswith(f'COCO_{split}2014_0000000000')
         sample = ds[0]  # the config's pipeline reads the image
         assert 'inputs' in sample
+    # the downstream base: train and its validation carve-out cover train2014 once; val2014 is
+    # the test split
+    assert sorted(parts['train']) == [i for i in train_ids if i != 30]
+
+
+# ------------------------------------------------------------------ validation carve-out
+def _many(tmp_path, n=20):
+    coco = {'images': [{'id': i, 'file_name': f'{i:03d}.jpg'} for i in range(1, n + 1)],
+            'annotations': [{'id': i, 'image_id': i, 'category_id': 2} for i in range(1, n)],
+            'categories': _cats()}  # image n has no annotation and is dropped
+    _write(tmp_path, coco)
+    return n - 1
+
+
+def test_val_carve_out_is_seeded_disjoint_and_the_shared_helper(tmp_path):
+    from mlcl_plugin.datasets import val_split_indices
+
+    kept = _many(tmp_path)
+    all_ids = [i for i, _ in _rows(_small(tmp_path))]
+    train = [i for i, _ in _rows(_small(tmp_path, subset='train', val_fraction=0.25))]
+    val = [i for i, _ in _rows(_small(tmp_path, subset='val', val_fraction=0.25))]
+    assert len(val) == round(0.25 * kept)
+    assert sorted(train + val) == all_ids
+    assert not set(train) & set(val)
+    assert train == sorted(train)  # ascending image id
+    assert val == sorted(val)
+    # the same rows as MulanDataset / MultiLabelCsvDataset for the same fraction and seed
+    train_idx, val_idx = val_split_indices(kept, 0.25, 0)
+    assert val == [all_ids[i] for i in val_idx.tolist()]
+    assert train == [all_ids[i] for i in train_idx.tolist()]
+    other = [i for i, _ in _rows(_small(tmp_path, subset='val', val_fraction=0.25, val_seed=1))]
+    assert other != val
+    # indices slice the part, not the file
+    assert [i for i, _ in _rows(_small(tmp_path, subset='val', val_fraction=0.25,
+                                       indices=2))] == val[:2]
+    assert 'Subset: \tval (val_fraction 0.25, seed 0)' in repr(
+        _small(tmp_path, subset='val', val_fraction=0.25))
+
+
+def test_val_carve_out_after_the_objects365_subset(tmp_path):
+    from mlcl_plugin.datasets import Objects365MultiLabel
+
+    _many(tmp_path)
+    kw = dict(ann_file='ann.json', data_root=str(tmp_path), data_prefix='imgs', subset_size=12)
+    whole = [i for i, _ in _rows(Objects365MultiLabel(**kw))]
+    parts = [[i for i, _ in _rows(Objects365MultiLabel(**kw, subset=part, val_fraction=0.25))]
+             for part in ('train', 'val')]
+    assert len(whole) == 12
+    assert sorted(parts[0] + parts[1]) == whole
+    assert len(parts[1]) == 3
+
+
+@pytest.mark.parametrize(('kwargs', 'pattern'), [
+    (dict(subset='test'), r"ann.json: subset must be one of \('all', 'train', 'val'\)"),
+    (dict(subset='val'), r'ann.json: subset=.val. needs 0 < val_fraction < 1, got 0'),
+    (dict(subset='train', val_fraction=1.0), r'needs 0 < val_fraction < 1, got 1.0'),
+    (dict(subset='val', val_fraction=0.01), r'ann.json: val_fraction=0.01 of 19 rows leaves an '
+                                            r'empty split'),
+])
+def test_val_carve_out_bad_arguments(tmp_path, kwargs, pattern):
+    _many(tmp_path)
+    with pytest.raises(ValueError, match=pattern):
+        _small(tmp_path, **kwargs)

@@ -44,11 +44,20 @@ test_pipeline = [
     dict(type='Resize', scale=(448, 448), backend='pillow'),
     dict(type='PackInputs'),
 ]
-train_dataloader = dict(batch_size=8, dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(batch_size=32, dataset=dict(pipeline=test_pipeline))
+# The reference's protocol, kept on purpose (unlike the MulSupCon protocol of the data-set base):
+# train on all of train2017 and select the best epoch on val2017, which is also the test split.
+train_dataloader = dict(batch_size=8, dataset=dict(subset='all', pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=32,
+    dataset=dict(
+        ann_file='annotations/instances_val2017.json',
+        data_prefix='val2017/',
+        subset='all',
+        pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(type='MultiLabelPaperMetric', thr=0.6456563062257954, mlgcn=True)
+val_evaluator = dict(
+    _delete_=True, type='MultiLabelPaperMetric', thr=0.6456563062257954, mlgcn=True)
 test_evaluator = val_evaluator
 
 optim_wrapper = dict(

@@ -1,5 +1,6 @@
-# Fine-tuning of a MulSupCon-pretrained ResNet-50 on COCO 2014 (the paper's split): every layer
-# trained, Adam 1e-4.
+# Fine-tuning of a MulSupCon-pretrained ResNet-50 on COCO 2014 (the paper's split, Table 6
+# "finetune"): every layer trained, Adam 1e-4; plateau schedule, validation split and checkpoint
+# selection as the linear probe.
 #   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/<pretrain>/epoch_400.pth
 _base_ = ['./resnet50_8xb8-linear-adam-30e_coco2014.py']
 
