@@ -5,9 +5,9 @@
 # half-cosine per epoch without warm-up, 400 epochs, seed 3407; the predictor lr is not fixed.
 # Run: tools/dist_train.sh configs/blockwise/blocksimsiam_resnet50_2xb62-coslr-400e_coco.py 2
 # `--auto-scale-lr` keeps lr proportional to the image batch (base 124), as the reference.
-# Differences: the image-aware term contrasts each block with the blocks of every GPU (features
-# gathered with gradient), i.e. the reference's single-GPU loss at any GPU count (the reference
-# shuffles blocks over GPUs and contrasts each GPU's share locally).
+# Across GPUs the image-aware term contrasts each GPU's blocks locally (BlockSimSiam's default
+# ia_scope='local', as the reference); model.ia_scope='global' contrasts them with the blocks of
+# every GPU instead (docs/algorithms/blockwise.md).
 _base_ = [
     '../_base_/datasets/coco_blockwise_pretrain.py',
     './_base_/models/blocksimsiam_resnet50.py',
