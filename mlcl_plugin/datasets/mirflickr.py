@@ -30,6 +30,7 @@ from mmpretrain.registry import DATASETS
 from .coco_multilabel import _inside
 from .label_files import read_text_lines
 from .mulan import check_subset_indices
+from .nus_wide import carve_out, check_carve_out
 
 # the 24 labels with an annotation file of their own ("potential" labels), in file-name order
 POTENTIAL_LABELS = ('animals', 'baby', 'bird', 'car', 'clouds', 'dog', 'female', 'flower',
@@ -97,6 +98,12 @@ class MIRFlickr25k(MultiLabelDataset):
     ``17``, one per line, blank lines skipped) and the samples follow its order; ``split``,
     ``split_seed`` and ``train_fraction`` are then unused.
 
+    The release has no validation split either: ``subset='train'`` / ``'val'`` keeps the two
+    parts of a seeded carve-out of ``val_fraction`` of the chosen split's images
+    (:func:`mlcl_plugin.datasets.val_split_indices`, as ``COCOMultiLabel``), e.g. a
+    validation part of the 19,664 training images for checkpoint selection while the 4,917
+    test images stay the test split. It runs after the split and before ``indices``.
+
     Each sample has ``img_path`` (``<data_prefix>/im<N>.jpg``), ``gt_label`` (sorted class
     indices) and ``img_id`` (the image number ``N``).
 
@@ -116,6 +123,11 @@ class MIRFlickr25k(MultiLabelDataset):
         keep_empty (bool): Keep images without a label as all-negative samples. Defaults to
             False.
         check_images (bool): Check that every used image exists. Defaults to True.
+        subset (str): ``'all'``, or ``'train'`` / ``'val'`` of the validation carve-out of
+            the split. Defaults to ``'all'``.
+        val_fraction (float): Fraction of the split's images carved out as ``'val'``, in
+            (0, 1) when ``subset`` is not ``'all'``. Defaults to 0.
+        val_seed (int): Seed of the carve-out. Defaults to 0.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`
             (``pipeline``, ``test_mode``, ``metainfo``, ``classes``, ``indices``,
             ``lazy_init``, ...). ``indices`` must hold distinct indices in range.
@@ -141,9 +153,13 @@ class MIRFlickr25k(MultiLabelDataset):
                  num_images: int = NUM_IMAGES,
                  keep_empty: bool = False,
                  check_images: bool = True,
+                 subset: str = 'all',
+                 val_fraction: float = 0.,
+                 val_seed: int = 0,
                  **kwargs):
         if split not in SPLITS:
             raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
+        check_carve_out(subset, val_fraction, f'MIRFlickr25k(split={split!r})')
         if label_set not in LABEL_SETS:
             raise ValueError(f'label_set must be one of {tuple(LABEL_SETS)}, got {label_set!r}')
         if not 0 < train_fraction < 1:
@@ -159,6 +175,9 @@ class MIRFlickr25k(MultiLabelDataset):
         self.num_images = int(num_images)
         self.keep_empty = keep_empty
         self.check_images = check_images
+        self.subset = subset
+        self.val_fraction = float(val_fraction)
+        self.val_seed = int(val_seed)
         # filled by load_data_list
         self.num_labelled: Optional[int] = None
         super().__init__(ann_file='', data_root=data_root, data_prefix=data_prefix, **kwargs)
@@ -285,6 +304,15 @@ class MIRFlickr25k(MultiLabelDataset):
                 labels[number - 1]).tolist(), img_id=number))
         return data_list
 
+    def filter_data(self) -> List[dict]:
+        """The ``subset`` part of the validation carve-out (all samples for ``'all'``).
+
+        Returns:
+            list[dict]: The kept samples, in the split's order.
+        """
+        return carve_out(self.data_list, self.subset, self.val_fraction, self.val_seed,
+                         f'{self._resolve(self.ann_dir)} ({self.split} split)')
+
     def _get_unserialized_subset(self, indices) -> list:
         # mmengine would wrap a negative index and repeat a repeated one without a word
         check_subset_indices(indices, len(self.data_list), self._resolve(self.ann_dir))
@@ -301,9 +329,13 @@ class MIRFlickr25k(MultiLabelDataset):
         """The extra repr information of the dataset."""
         split = (f'split file {self.split_file}' if self.split_file is not None else
                  f'{self.split} (seed {self.split_seed}, train fraction {self.train_fraction})')
-        return [
+        body = [
             f'Annotation folder: \t{self._resolve(self.ann_dir)}',
             f'Label set: \t{self.label_set}',
             f'Split: \t{split}',
             f'Prefix of images: \t{self.img_prefix}',
         ]
+        if self.subset != 'all':
+            body.append(f'Subset: \t{self.subset} (val_fraction {self.val_fraction}, '
+                        f'seed {self.val_seed})')
+        return body

@@ -36,7 +36,7 @@ from mmpretrain.registry import DATASETS
 
 from .coco_multilabel import _inside, _may_escape
 from .label_files import read_binary_matrix, read_name_list, read_text_lines
-from .mulan import check_subset_indices
+from .mulan import check_subset_indices, val_split_indices
 
 SPLITS = ('train', 'test', 'all')
 LABEL_SOURCES = ('train_test', 'all_labels', 'matrix')
@@ -103,6 +103,58 @@ def read_image_list(path: str) -> List[str]:
     return entries
 
 
+SUBSETS = ('all', 'train', 'val')
+
+
+def check_carve_out(subset: str, val_fraction: float, source: str) -> None:
+    """Check the ``subset`` / ``val_fraction`` options of a validation carve-out.
+
+    Args:
+        subset (str): ``'all'``, ``'train'`` or ``'val'``.
+        val_fraction (float): Fraction carved out as ``'val'``.
+        source (str): What the options belong to, for the message.
+
+    Raises:
+        ValueError: An unknown ``subset``, or a carve-out part without
+            ``0 < val_fraction < 1``.
+    """
+    if subset not in SUBSETS:
+        raise ValueError(f'{source}: subset must be one of {SUBSETS}, got {subset!r}')
+    if subset != 'all' and not 0 < val_fraction < 1:
+        raise ValueError(f'{source}: subset={subset!r} needs 0 < val_fraction < 1, got '
+                         f'{val_fraction!r}')
+
+
+def carve_out(data_list: List[dict], subset: str, val_fraction: float, val_seed: int,
+              source: str) -> List[dict]:
+    """The ``subset`` part of a seeded validation carve-out of ``data_list``.
+
+    The parts are those of :func:`mlcl_plugin.datasets.val_split_indices` (the helper of
+    ``COCOMultiLabel`` and ``MulanDataset``), each in the order of ``data_list``.
+
+    Args:
+        data_list (list[dict]): The samples.
+        subset (str): ``'all'`` (everything), ``'train'`` or ``'val'``.
+        val_fraction (float): Fraction carved out as ``'val'``.
+        val_seed (int): Seed of the carve-out.
+        source (str): The file the samples come from, for the message.
+
+    Returns:
+        list[dict]: The kept samples.
+
+    Raises:
+        ValueError: Naming ``source`` when a part would be empty.
+    """
+    if subset == 'all':
+        return data_list
+    try:
+        train_idx, val_idx = val_split_indices(len(data_list), val_fraction, val_seed)
+    except ValueError as err:
+        raise ValueError(f'{source}: {err}') from err
+    keep = train_idx if subset == 'train' else val_idx
+    return [data_list[i] for i in keep.tolist()]
+
+
 @DATASETS.register_module()
 class NUSWIDE(MultiLabelDataset):
     """NUS-WIDE multi-label classification with the 81 ground-truth concepts.
@@ -136,6 +188,14 @@ class NUSWIDE(MultiLabelDataset):
     given order. Images without any positive label among the classes are dropped (as in the
     multi-label literature) unless ``keep_empty=True``.
 
+    The official release has no validation split. ``subset='train'`` / ``'val'`` keeps the
+    two parts of a seeded random carve-out of ``val_fraction`` of the split's kept images
+    (``round(val_fraction * N)`` images by ``numpy.random.default_rng(val_seed).permutation``,
+    :func:`mlcl_plugin.datasets.val_split_indices`, as ``COCOMultiLabel``), so a checkpoint can
+    be chosen on a part of ``TrainImagelist.txt`` while ``TestImagelist.txt`` stays the test
+    split. The carve-out runs after the empty-image drop and before ``indices``; both parts
+    keep image-list order.
+
     Each sample has ``img_path``, ``gt_label`` (sorted class indices) and ``list_line``
     (1-based line of the image in ``ann_file``), in image-list order.
 
@@ -159,6 +219,11 @@ class NUSWIDE(MultiLabelDataset):
         keep_empty (bool): Keep images without a positive label as all-negative samples.
             Defaults to False.
         check_images (bool): Check that every image of the split exists. Defaults to True.
+        subset (str): ``'all'``, or ``'train'`` / ``'val'`` of the validation carve-out.
+            Defaults to ``'all'``.
+        val_fraction (float): Fraction of the kept images carved out as ``'val'``, in
+            (0, 1) when ``subset`` is not ``'all'``. Defaults to 0.
+        val_seed (int): Seed of the carve-out. Defaults to 0.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`
             (``pipeline``, ``test_mode``, ``metainfo``, ``classes``, ``indices``,
             ``lazy_init``, ...). ``indices`` must hold distinct indices in range.
@@ -184,9 +249,13 @@ class NUSWIDE(MultiLabelDataset):
                  all_image_list: str = IMAGE_LISTS['all'],
                  keep_empty: bool = False,
                  check_images: bool = True,
+                 subset: str = 'all',
+                 val_fraction: float = 0.,
+                 val_seed: int = 0,
                  **kwargs):
         if split not in SPLITS:
             raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
+        check_carve_out(subset, val_fraction, f'NUSWIDE(split={split!r})')
         if label_source not in LABEL_SOURCES:
             raise ValueError(f'label_source must be one of {LABEL_SOURCES}, got '
                              f'{label_source!r}')
@@ -201,6 +270,9 @@ class NUSWIDE(MultiLabelDataset):
         self.all_image_list = all_image_list
         self.keep_empty = keep_empty
         self.check_images = check_images
+        self.subset = subset
+        self.val_fraction = float(val_fraction)
+        self.val_seed = int(val_seed)
         # filled by load_data_list
         self.num_images_total: Optional[int] = None
         self.num_dropped: Optional[int] = None
@@ -333,6 +405,15 @@ class NUSWIDE(MultiLabelDataset):
             for (line, path), gt in zip(self._image_paths(entries, keep), per_image)
         ]
 
+    def filter_data(self) -> List[dict]:
+        """The ``subset`` part of the validation carve-out (all samples for ``'all'``).
+
+        Returns:
+            list[dict]: The kept samples, in image-list order.
+        """
+        return carve_out(self.data_list, self.subset, self.val_fraction, self.val_seed,
+                         self.ann_file)
+
     def _get_unserialized_subset(self, indices) -> list:
         # mmengine would wrap a negative index and repeat a repeated one without a word
         check_subset_indices(indices, len(self.data_list), self.ann_file)
@@ -355,5 +436,8 @@ class NUSWIDE(MultiLabelDataset):
         ]
         if self.num_images_total is not None:
             body.append(f'Images dropped (no label): \t{self.num_dropped}')
+        if self.subset != 'all':
+            body.append(f'Subset: \t{self.subset} (val_fraction {self.val_fraction}, '
+                        f'seed {self.val_seed})')
         return body
 

@@ -79,9 +79,11 @@ def _truth():
 TRUTH = _truth()
 
 
-@pytest.fixture
-def collection(tmp_path):
-    root = tmp_path / 'mirflickr25k'
+def write_collection(root):
+    """Write the miniature collection (images im1..im40.jpg and the official annotation files)
+    under ``root``; return it as a string. Also used by the config tiny runs
+    (tests/tiny_run.py)."""
+    root = Path(root)
     (root / 'mirflickr').mkdir(parents=True)
     for n in range(1, NUM + 1):
         Image.fromarray(np.full((8, 8, 3), 5 * n, dtype=np.uint8)).save(
@@ -93,6 +95,11 @@ def collection(tmp_path):
         _write(root / 'annotations' / f'{stem}.txt', text)
     _write(root / 'annotations' / 'README.txt', 'not a label file\n')
     return str(root)
+
+
+@pytest.fixture
+def collection(tmp_path):
+    return write_collection(tmp_path / 'mirflickr25k')
 
 
 def _reference(classes=POTENTIAL_LABELS, suffix='', images=None, keep_empty=False):
@@ -157,6 +164,30 @@ def test_seeded_split_sizes_disjoint_reproducible(collection):
     assert other != ids_train
     assert len(other) == 29
     assert len(_ds(collection, split='test', train_fraction=0.5)) == n - n // 2
+
+
+def test_validation_carve_out(collection):
+    """subset='train' / 'val' carve a seeded part out of the chosen split with
+    val_split_indices (split order kept, disjoint, complete); the test split is untouched."""
+    from mlcl_plugin.datasets import val_split_indices
+
+    full = _samples(_ds(collection, split='train'))
+    parts = {part: _samples(_ds(collection, split='train', subset=part, val_fraction=0.25,
+                                val_seed=1)) for part in ('train', 'val')}
+    ids = list(full)  # image numbers in the split's order
+    train_idx, val_idx = val_split_indices(len(ids), 0.25, 1)
+    assert list(parts['train'].items()) == [(ids[i], full[ids[i]]) for i in train_idx]
+    assert list(parts['val'].items()) == [(ids[i], full[ids[i]]) for i in val_idx]
+    assert len(parts['val']) == round(0.25 * len(ids)) > 0
+    assert sorted(list(parts['train']) + list(parts['val'])) == sorted(ids)
+    assert _samples(_ds(collection, split='test', subset='all')) == _samples(
+        _ds(collection, split='test'))
+    with pytest.raises(ValueError, match=_msg('subset must be one of', "'dev'")):
+        _ds(collection, subset='dev', val_fraction=0.1)
+    with pytest.raises(ValueError, match=_msg('needs 0 < val_fraction < 1', "'train'")):
+        _ds(collection, subset='train', val_fraction=1.5)
+    with pytest.raises(ValueError, match=_msg('annotations', 'train split', 'empty split')):
+        _ds(collection, subset='train', val_fraction=0.999)
 
 
 def test_paper_split_sizes():

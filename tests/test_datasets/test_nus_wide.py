@@ -72,10 +72,10 @@ def _lines(values, newline='\n'):
     return newline.join(str(v) for v in values) + newline
 
 
-@pytest.fixture
-def release(tmp_path):
-    """The miniature release; returns its root."""
-    root = tmp_path / 'nus-wide'
+def write_release(root):
+    """Write the miniature release (the layout of the official files) under ``root``; return
+    it as a string. Also used by the config tiny runs (tests/tiny_run.py)."""
+    root = Path(root)
     for k, (name, _, _) in enumerate(TABLE):
         path = root / 'Flickr' / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,6 +98,12 @@ def release(tmp_path):
                _lines(y[c] for _, _, y in TABLE))
     _write(root / 'AllLabels81.txt', ''.join(' '.join(map(str, y)) + '\n' for _, _, y in TABLE))
     return str(root)
+
+
+@pytest.fixture
+def release(tmp_path):
+    """The miniature release; returns its root."""
+    return write_release(tmp_path / 'nus-wide')
 
 
 def _reference(split, classes=CONCEPTS, keep_empty=False):
@@ -286,6 +292,33 @@ def test_path_escape_and_missing_image(release):
         _ds(release, split='val')
     with pytest.raises(ValueError, match='label_source must be one of'):
         _ds(release, label_source='tags')
+
+
+def test_validation_carve_out(release):
+    """subset='train' / 'val' split the kept training images with val_split_indices, in
+    image-list order, disjoint and complete; the test split is untouched."""
+    from mlcl_plugin.datasets import val_split_indices
+
+    full = _samples(_ds(release, split='train'), release)
+    parts = {part: _samples(_ds(release, split='train', subset=part, val_fraction=0.4,
+                                val_seed=3), release) for part in ('train', 'val')}
+    train_idx, val_idx = val_split_indices(len(full), 0.4, 3)
+    assert parts['train'] == [full[i] for i in train_idx]
+    assert parts['val'] == [full[i] for i in val_idx]
+    assert len(parts['val']) == round(0.4 * len(full)) > 0
+    assert sorted(parts['train'] + parts['val']) == sorted(full)
+    assert _samples(_ds(release, split='test', subset='all'), release) == _samples(
+        _ds(release, split='test'), release)
+
+
+def test_validation_carve_out_errors(release):
+    with pytest.raises(ValueError, match=_msg('subset must be one of', "'dev'")):
+        _ds(release, subset='dev', val_fraction=0.1)
+    with pytest.raises(ValueError, match=_msg('needs 0 < val_fraction < 1', "'val'")):
+        _ds(release, subset='val')
+    # 4 kept training images: a fraction that rounds to all of them leaves no training part
+    with pytest.raises(ValueError, match=_msg('TrainImagelist.txt', 'empty split')):
+        _ds(release, subset='train', val_fraction=0.95)
 
 
 def test_subset_indices_checked(release):

@@ -22,6 +22,7 @@ import json
 import os
 import os.path as osp
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -73,9 +74,10 @@ def _dump(root, coco, name='zhiyuan_objv2_train.json'):
     return path
 
 
-@pytest.fixture
-def release(tmp_path):
-    root = tmp_path / 'Obj365_v2'
+def write_release(root):
+    """Write the miniature v2 release (train/ and val/ patch folders, the two jsons) under
+    ``root``; return it as a string. Also used by the config tiny runs (tests/tiny_run.py)."""
+    root = Path(root)
     for img_id in range(1, NUM_IMAGES + 1):
         for split in ('train', 'val'):
             path = root / split / _short(img_id)
@@ -84,6 +86,11 @@ def release(tmp_path):
     _dump(str(root), _coco())
     _dump(str(root), _coco(), 'zhiyuan_objv2_val.json')
     return str(root)
+
+
+@pytest.fixture
+def release(tmp_path):
+    return write_release(tmp_path / 'Obj365_v2')
 
 
 def _reference(coco):
