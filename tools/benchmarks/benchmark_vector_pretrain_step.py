@@ -99,7 +99,12 @@ def _configs(args, work_root):
         cfg.work_dir = osp.join(work_root, name)
         cfg.train_dataloader.batch_size = args.batch_size
         cfg.train_dataloader.dataset.data_root = root
-        cfg.train_cfg.max_iters = warmup
+        # the downstream recipe trains by epochs to a validation plateau: time both in
+        # mmengine's iteration loop, the pretraining's
+        cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=warmup)
+        # an epoch-based loader restarted by the iteration loop sleeps 2 s at every epoch end
+        # (mmengine's _InfiniteDataloaderIterator): draw batches endlessly instead
+        cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
         cfg.default_hooks.logger.interval = 10**9
         cfg.default_hooks.checkpoint.interval = 10**9
         cfg.log_level = 'WARNING'
