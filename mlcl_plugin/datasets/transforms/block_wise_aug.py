@@ -135,8 +135,8 @@ class BlockWiseAug(BaseTransform):
     mmpretrain's ``MultiView`` does), so a transform that writes into its input in place -
     numpy or torch (``torch.from_numpy(img).mul_(...)``) - changes only its own view, never
     another block, another pipeline's view of the same block or the caller's decoded image.
-    The copies cost about 1 % of the reference pipelines' time
-    (``tools/benchmarks/benchmark_data_checks.py``).
+    The copies are cheap next to the reference pipelines themselves
+    (``tools/benchmarks/benchmark_data_checks.py`` measures them).
 
     Put ``PackInputs(algorithm_keys=['block_idx', 'pipeline_idx'])`` after it so that the
     model can check the view layout (``BlockSimSiam`` / ``BlockMoCo`` do).

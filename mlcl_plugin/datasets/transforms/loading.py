@@ -10,8 +10,9 @@ the stock name ``LoadImageFromFile`` in mmpretrain's transform registry, so ever
 ``mmpretrain`` scope (all of this plugin's) gets it without a change.
 
 It can also decode a JPEG at a reduced size (``decode_min_side``): the DCT scaling of the JPEG
-decoder produces 1/2, 1/4 or 1/8 of the image several times faster than the full decode,
-which is what keeps a 2-core data loader ahead of a small model trained on large photos.
+decoder produces 1/2, 1/4 or 1/8 of the image for less than the full decode, and every later
+transform then handles a fraction of the pixels, which helps a small data loader keep up with
+a small model trained on large photos.
 """
 from typing import Optional, Tuple
 

@@ -80,8 +80,8 @@ class FeatureMaskDataPreprocessor(SelfSupDataPreprocessor):
         samples = data.get('data_samples')
         if self._device.type == 'cpu':
             # The dataloader already left the samples on the host: mmengine's cast_data would
-            # walk every DataSample field for no effect (4.7 of 31 ms per vector pretraining
-            # step under cProfile, one CPU thread).
+            # walk every DataSample field for no effect, a visible share of the small vector
+            # pretraining step (tools/benchmarks/benchmark_vector_pretrain_step.py).
             data = super().forward({'inputs': data['inputs'], 'data_samples': None}, training)
             data['data_samples'] = samples
         else:

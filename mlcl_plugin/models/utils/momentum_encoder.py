@@ -14,10 +14,10 @@ class MomentumEncoder(ExponentialMovingAverage):
 
     Same numbers as the parent, in the parent's convention: after the first step (a copy)
     ``avg = (1 - momentum) * avg + momentum * src`` every ``interval`` steps, and buffers copied
-    from the source when ``update_buffers=False``. For the small MLP of the vector track the
-    parent's per-parameter loop cost about 1 ms per step on one CPU thread (cProfile over 1,500
-    steps), about 3 % of the step. Defers to the parent when averaged and source parameters live
-    on different devices or dtypes.
+    from the source when ``update_buffers=False``. The per-parameter loop is pure overhead for
+    small encoders such as the vector track's MLP, where kernel launches dominate the step
+    (``tools/benchmarks/benchmark_vector_pretrain_step.py`` measures that step). Defers to the
+    parent when averaged and source parameters live on different devices or dtypes.
 
     Args:
         model (nn.Module): the query encoder to copy.
