@@ -10,7 +10,13 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import mlcl_plugin  # noqa: F401  (registers the plugin)
-from tests.tiny_run import REPO_ROOT, make_tiny, run_stock_train, tiny_checkpoint_name
+from tests.tiny_run import (
+    REPO_ROOT,
+    SMALL_FIXTURE_TYPES,
+    make_tiny,
+    run_stock_train,
+    tiny_checkpoint_name,
+)
 
 CONFIGS = sorted(
     osp.relpath(p, REPO_ROOT)
@@ -19,7 +25,47 @@ CONFIGS = sorted(
 # The real-photo configs run end to end (pretrain, probe, test, score) in the --quick grid of
 # tools/benchmarks/benchmark_real_photos.py (tests/test_tools/test_benchmark_real_photos.py);
 # here they are loaded and built like every config.
-TINY_RUN_CONFIGS = [c for c in CONFIGS if not c.startswith('configs/real_photos/')]
+# Configs that differ from a tiny-run config only in data (files, sizes, class count),
+# schedule, learning rate or scalar options of the same modules (gamma, loss weight, loss form,
+# stop-gradient, 1/|y| weighting, resolution) are built here but not run: each maps to the
+# config whose tiny run covers its modules and pipeline, and test_build_only_configs_match_
+# their_tiny_run checks that the two use the same module and transform types, so a build-only
+# config that gains a new module or transform fails until it gets a run of its own.
+_MSC = 'configs/mulsupcon/'
+_BENCH = 'configs/mulsupcon/benchmarks/'
+_BLOCK = 'configs/blockwise/'
+_BLOCKSIMSIAM = _BLOCK + 'blocksimsiam_resnet50_2xb62-coslr-400e_coco.py'
+BUILD_ONLY = {
+    **{f'{_MSC}mulsupcon_resnet50_{s}-coslr-400e_{d}.py':
+       f'{_MSC}mulsupcon_resnet50_8xb8-coslr-400e_coco2014.py'
+       for s, d in (('8xb8', 'nus-wide'), ('8xb16', 'objects365'), ('8xb8', 'mirflickr25k'),
+                    ('8xb8', 'voc07'))},
+    **{f'{_MSC}mulsupcon-persample_resnet50_8xb8-coslr-400e_{d}.py':
+       f'{_MSC}mulsupcon-persample_resnet50_8xb8-coslr-400e_coco2014.py'
+       for d in ('mirflickr25k', 'voc07')},
+    **{f'{_BENCH}resnet50_8xb8-{kind}-adam-30e_{d}.py':
+       f'{_BENCH}resnet50_8xb8-{kind}-adam-30e_coco2014.py'
+       for kind in ('linear', 'finetune') for d in ('nus-wide', 'objects365', 'mirflickr25k')},
+    f'{_BENCH}resnet50_8xb8-linear-adam-30e_mirflickr25k-transfer.py':
+        f'{_BENCH}resnet50_8xb8-linear-adam-30e_coco2014.py',
+    f'{_BENCH}resnet50_8xb8-linear-adam-30e_voc07-indomain.py':
+        f'{_BENCH}resnet50_8xb8-linear-adam-30e_voc07.py',
+    f'{_BENCH}resnet50_8xb8-finetune-adam-30e_voc07.py':
+        f'{_BENCH}resnet50_8xb8-linear-adam-30e_voc07.py',
+    **{f'configs/baselines/resnet50_{s}-bce-coslr-400e_{d}.py':
+       'configs/baselines/resnet50_8xb8-bce-coslr-400e_coco2014.py'
+       for s, d in (('8xb8', 'nus-wide'), ('8xb16', 'objects365'), ('8xb8', 'mirflickr25k'),
+                    ('8xb8', 'voc07'))},
+    **{f'{_BLOCK}blocksimsiam-{v}_resnet50_2xb62-coslr-400e_coco.py': _BLOCKSIMSIAM
+       for v in ('gamma0.2', 'gamma0.1', 'gamma0', 'grid2x1', 't1t1', 'iaw1', 'supcon',
+                 'stopgrad')},
+    'configs/mulcon/mulcon-stage1_resnet101_2xb16-adamw-25e_coco-576px.py':
+        'configs/mulcon/mulcon-stage1_resnet101_2xb16-adamw-25e_coco-448px.py',
+    'configs/mulcon/mulcon-stage2_resnet101_2xb12-sgd-15e_coco-576px.py':
+        'configs/mulcon/mulcon-stage2_resnet101_2xb12-sgd-15e_coco-448px.py',
+}
+TINY_RUN_CONFIGS = [c for c in CONFIGS
+                    if not c.startswith('configs/real_photos/') and c not in BUILD_ONLY]
 CUSTOM_IMPORTS = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 # pretraining configs whose tiny checkpoints the linear / fine-tune configs load
 PRETRAIN_CONFIGS = {
@@ -58,14 +104,34 @@ def _make_tiny(cfg, data, work_dir, **kwargs):
 
 
 def _tiny_len(ds_cfg, num_samples=8):
+    """Samples a tiny loader holds; None for the miniature releases, which keep every image
+    (a handful, see tests.tiny_run.SMALL_FIXTURE_TYPES)."""
     if ds_cfg.get('type') == 'KFoldDataset':
         return num_samples // KFOLD_TINY_SPLITS
+    if ds_cfg.get('type') in SMALL_FIXTURE_TYPES:
+        return None
     return num_samples
 
 
+# The miniature NUS-WIDE and Objects365 releases hold a few of the real classes; a config's class
+# count is checked against the real set's instead.
+FULL_CLASS_COUNTS = {'NUSWIDE': 81, 'Objects365MultiLabel': 365}
+
+
 @pytest.fixture(scope='module')
-def data(coco128, toy_root, voc_root, shared_data):
-    return {'coco128': coco128, 'toy': toy_root, 'voc': voc_root, 'shared': shared_data}
+def data(coco128, toy_root, voc_root, shared_data, tmp_path_factory):
+    # the miniature releases of the dataset tests, written by their own writers
+    from tests.test_datasets.test_mirflickr import NUM as MIRFLICKR_NUM
+    from tests.test_datasets.test_mirflickr import write_collection
+    from tests.test_datasets.test_nus_wide import write_release as write_nus_wide
+    from tests.test_datasets.test_objects365 import write_release as write_objects365
+
+    root = tmp_path_factory.mktemp('release_fixtures')
+    return {'coco128': coco128, 'toy': toy_root, 'voc': voc_root, 'shared': shared_data,
+            'nus_wide': write_nus_wide(root / 'nus-wide'),
+            'mirflickr': write_collection(root / 'mirflickr25k'),
+            'mirflickr_num_images': MIRFLICKR_NUM,
+            'objects365': write_objects365(root / 'Obj365_v2')}
 
 
 def test_configs_found():
@@ -97,7 +163,8 @@ def test_config_builds(rel, data, tmp_path):
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if cfg.get(name):
             dataset = DATASETS.build(cfg[name]['dataset'])
-            assert len(dataset) == _tiny_len(cfg[name]['dataset'])
+            expected = _tiny_len(cfg[name]['dataset'])
+            assert len(dataset) == expected if expected is not None else len(dataset) > 0
             sample = dataset[0]
             assert 'inputs' in sample
             assert 'data_samples' in sample
@@ -108,8 +175,57 @@ def test_config_builds(rel, data, tmp_path):
                 METRICS.build(ev)
     if cfg.model.get('num_classes'):
         # MultiLabelMoCo's label width must match its dataset
-        ds = DATASETS.build(cfg.train_dataloader.dataset)
-        assert len(ds.metainfo['classes']) == cfg.model.num_classes
+        ds_cfg = cfg.train_dataloader.dataset
+        if ds_cfg['type'] in FULL_CLASS_COUNTS:
+            assert cfg.model.num_classes == FULL_CLASS_COUNTS[ds_cfg['type']], rel
+        else:
+            ds = DATASETS.build(ds_cfg)
+            assert len(ds.metainfo['classes']) == cfg.model.num_classes, rel
+    head_classes = cfg.model.get('head', {}).get('num_classes')
+    onehot_classes = cfg.get('data_preprocessor', {}).get('num_classes')
+    if head_classes and onehot_classes:
+        # a classifier's width must match the one-hot targets of its data set
+        assert head_classes == onehot_classes, (rel, head_classes, onehot_classes)
+
+
+def _types(node):
+    """Every ``type`` in a config subtree, in a fixed traversal order."""
+    out = []
+    if isinstance(node, dict):
+        if isinstance(node.get('type'), str):
+            out.append(node['type'])
+        for key in sorted(node):
+            out += _types(node[key])
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            out += _types(value)
+    return out
+
+
+def _module_signature(cfg):
+    """The module types of the model and the transform types of the training pipeline."""
+    ds = cfg.train_dataloader.dataset
+    while 'pipeline' not in ds and isinstance(ds.get('dataset'), dict):
+        ds = ds['dataset']  # dataset wrappers (KFoldDataset) are data, not modules
+    return (_types(cfg.model.to_dict()), _types(cfg.get('data_preprocessor') or {}),
+            _types(list(ds['pipeline'])))
+
+
+def test_build_only_configs_match_their_tiny_run():
+    assert set(BUILD_ONLY) <= set(CONFIGS), sorted(set(BUILD_ONLY) - set(CONFIGS))
+    for rel, covered_by in BUILD_ONLY.items():
+        assert covered_by in TINY_RUN_CONFIGS, (rel, covered_by)
+        assert _module_signature(_load(rel)) == _module_signature(_load(covered_by)), (
+            f'{rel} uses modules or transforms that {covered_by} does not: give it a tiny run '
+            '(remove it from BUILD_ONLY) or map it to a config that covers them')
+
+
+def test_build_only_check_is_not_vacuous():
+    # the block-wise views without the image-aware head are another model
+    base = _load(_BLOCKSIMSIAM)
+    noia = _load(_BLOCK + 'blocksimsiam-noia_resnet50_2xb62-coslr-400e_coco.py')
+    assert _module_signature(base) != _module_signature(noia)
+    assert _BLOCK + 'blocksimsiam-noia_resnet50_2xb62-coslr-400e_coco.py' in TINY_RUN_CONFIGS
 
 
 @pytest.fixture(scope='module')

@@ -206,7 +206,7 @@ def test_config_readme_links_and_paths_exist(readme):
     """What tests/test_docs.py checks for README.md and docs/, for the config folders' pages:
     relative links resolve, every configs/... or tools/... .py path named exists (paths in a
     folder's own tables may be relative to the folder)."""
-    from tests.test_docs import LINK, PATH
+    from tests.test_docs import LINK
 
     text = open(osp.join(REPO_ROOT, readme)).read()
     folder = osp.dirname(readme)
@@ -218,16 +218,39 @@ def test_config_readme_links_and_paths_exist(readme):
         path = osp.normpath(osp.join(REPO_ROOT, folder, target.split('#', 1)[0]))
         if not osp.exists(path):
             missing.append(target)
-    for m in PATH.finditer(text):
-        if '*' in m.group(1) or '{' in m.group(1):
-            continue
-        if not osp.exists(osp.join(REPO_ROOT, m.group(1))):
-            missing.append(m.group(1))
+    for m in PATH_PATTERN.finditer(text):
+        # a pattern must name at least one file: every {a,b} alternative, every * a match
+        for path in _expand_braces(m.group(1)):
+            if not glob.glob(osp.join(REPO_ROOT, path)):
+                missing.append(path)
     for name in set(_table_paths(text)):
         if not (osp.exists(osp.join(REPO_ROOT, folder, name))
                 or osp.exists(osp.join(REPO_ROOT, name))):
             missing.append(name)
     assert not missing, f'{readme} names files that do not exist: {missing}'
+
+
+# tests/test_docs.py's PATH, also taking {a,b} alternatives (configs/x_{yeast,scene}.py)
+PATH_PATTERN = re.compile(r'(?<![\w/.\-])((?:configs|tools)/[\w./*\-{},]+?\.py)(?![\w.])')
+
+
+def _expand_braces(pattern):
+    """``a_{x,y}.py`` -> ``['a_x.py', 'a_y.py']`` (nested and repeated braces too)."""
+    m = re.search(r'\{([^{}]*)\}', pattern)
+    if not m:
+        return [pattern]
+    return [p for alt in m.group(1).split(',')
+            for p in _expand_braces(pattern[:m.start()] + alt + pattern[m.end():])]
+
+
+def test_readme_path_patterns_are_expanded():
+    assert _expand_braces('configs/a_{x,y}_{1,2}.py') == [
+        'configs/a_x_1.py', 'configs/a_x_2.py', 'configs/a_y_1.py', 'configs/a_y_2.py']
+    assert [m.group(1) for m in PATH_PATTERN.finditer('see `configs/a_{x,y}.py`, then')] == [
+        'configs/a_{x,y}.py']
+    # a brace alternative that names no file is caught like a plain missing path
+    assert not glob.glob(osp.join(
+        REPO_ROOT, _expand_braces('configs/mulsupcon/mulsupcon-{all,none}_*.py')[1]))
 
 
 def _table_paths(text):

@@ -33,7 +33,12 @@ REFERENCE_PROTOCOL = {
     # MulCon's code evaluates (and keeps its best model) on COCO val2014, its test split
     'configs/mulcon/mulcon-stage1_resnet101_2xb16-adamw-25e_coco-448px.py',
     'configs/mulcon/mulcon-stage2_resnet101_2xb12-sgd-15e_coco-448px.py',
+    'configs/mulcon/mulcon-stage1_resnet101_2xb16-adamw-25e_coco-576px.py',
+    'configs/mulcon/mulcon-stage2_resnet101_2xb12-sgd-15e_coco-576px.py',
 }
+# Table 7 (transfer) probes: a backbone trained on one set, probed on another at the paper's
+# transfer lr 0.04. The VOC one predates the `-transfer` suffix of the others.
+TRANSFER = {'configs/mulsupcon/benchmarks/resnet50_8xb8-linear-adam-30e_voc07.py'}
 CARVE_KEYS = ('subset', 'val_fraction', 'val_seed')
 KFOLD_KEYS = ('num_splits', 'fold', 'seed')
 
@@ -96,6 +101,10 @@ def _problems(cfg):
 
 def test_found_the_selecting_configs(selecting):
     assert 'configs/mulsupcon/benchmarks/resnet50_8xb8-linear-adam-30e_coco2014.py' in selecting
+    for data in ('nus-wide', 'objects365', 'mirflickr25k', 'voc07-indomain',
+                 'mirflickr25k-transfer'):
+        assert f'configs/mulsupcon/benchmarks/resnet50_8xb8-linear-adam-30e_{data}.py' in selecting
+    assert TRANSFER <= set(selecting)
     assert 'configs/mulsupcon/benchmarks/resnet50_8xb8-linear-adam-30e_voc07.py' in selecting
     assert REFERENCE_PROTOCOL <= set(selecting)
 
@@ -159,7 +168,7 @@ def test_mulsupcon_image_downstream_follows_the_paper(rel):
     optimizer = cfg.optim_wrapper.optimizer
     assert optimizer['type'] == 'Adam'
     name = osp.basename(rel)
-    transfer = '_voc07' in name or '-transfer' in name or '_to_' in name
+    transfer = rel in TRANSFER or name.endswith('-transfer.py')
     if transfer:
         expected = 0.04  # paper, Table 7 text
     elif '-finetune-' in name:

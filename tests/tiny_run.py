@@ -13,6 +13,12 @@ VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', '
 
 # iteration-based configs (the vector track) run this many iterations; epoch-based ones 1 epoch
 TINY_ITERS = 2
+# Data sets whose tiny data are the miniature releases of their dataset tests
+# (tests/test_datasets/test_{nus_wide,mirflickr,objects365}.py): a handful of images, fewer than
+# `num_samples`, so their loaders keep every image and a validation carve-out takes half of them
+# (10 % of a few images rounds to none).
+SMALL_FIXTURE_TYPES = ('NUSWIDE', 'MIRFlickr25k', 'Objects365MultiLabel')
+TINY_VAL_FRACTION = 0.5
 
 
 def tiny_checkpoint_name(cfg):
@@ -48,7 +54,10 @@ def make_tiny(cfg, data, work_dir, checkpoint=None, num_samples=8, batch_size=4)
     Args:
         cfg (Config): the shipped config.
         data (dict): ``{'coco128': root, 'toy': root, 'voc': root, 'shared': root}``
-            (``shared``: the shared data folder, for the vector configs).
+            (``shared``: the shared data folder, for the vector configs), and for the
+            NUS-WIDE / MIRFLICKR / Objects365 configs ``'nus_wide'``, ``'mirflickr'`` (with
+            ``'mirflickr_num_images'``) and ``'objects365'``: the miniature releases written
+            by the writers of their dataset tests.
         work_dir (str): where the run writes.
         checkpoint (str, optional): for ``Pretrained`` backbones (linear/fine-tune configs).
     """
@@ -75,9 +84,20 @@ def make_tiny(cfg, data, work_dir, checkpoint=None, num_samples=8, batch_size=4)
             # the vector configs point at data/<folder>; the real files are in shared data
             folder = osp.basename(ds['data_root'].rstrip('/'))
             ds.update(data_root=osp.join(data['shared'], folder))
+        elif ds['type'] == 'NUSWIDE':
+            ds.update(data_root=data['nus_wide'])
+        elif ds['type'] == 'MIRFlickr25k':
+            ds.update(data_root=data['mirflickr'], num_images=data['mirflickr_num_images'])
+        elif ds['type'] == 'Objects365MultiLabel':
+            # the paper-sized subset (515,233 images) cannot be drawn from the miniature
+            ds.update(data_root=data['objects365'], subset_size=None)
         else:
             raise AssertionError(f'no tiny data for dataset type {ds["type"]}')
-        ds['indices'] = num_samples
+        if ds['type'] in SMALL_FIXTURE_TYPES:
+            if ds.get('subset', 'all') != 'all':
+                ds['val_fraction'] = TINY_VAL_FRACTION
+        else:
+            ds['indices'] = num_samples
     _walk(cfg.get('train_dataloader', {}), _shrink_transform)
     _walk(cfg.get('val_dataloader', {}), _shrink_transform)
     _walk(cfg.get('test_dataloader', {}), _shrink_transform)

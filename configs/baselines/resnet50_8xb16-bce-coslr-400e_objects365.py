@@ -1,0 +1,23 @@
+# BCE-from-scratch baseline of the MulSupCon paper on Objects365 (Table 6, "BCE" row): the same
+# ResNet-50, augmentation and schedule as the pretraining (../mulsupcon/mulsupcon_resnet50_8xb16-coslr-400e_objects365.py; SGD 0.1 cosine, 400 epochs,
+# batch 128), trained directly with binary cross-entropy on the 365 labels; the checkpoint of
+# lowest BCE on the validation carve-out of the training data is the one to test.
+_base_ = [
+    './_base_/models/resnet50_bce.py',
+    '../_base_/datasets/objects365_valsplit.py',
+    '../_base_/schedules/sgd_coslr_400e.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(head=dict(num_classes=365))
+train_dataloader = dict(batch_size=16)
+auto_scale_lr = dict(base_batch_size=128)
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=400, val_interval=10)
+val_cfg = dict()
+test_cfg = dict()
+custom_hooks = [dict(type='MultiLabelClassCheckHook'), dict(type='NonFiniteLossHook')]
+# the checkpoint of lowest BCE on the validation carve-out of train (the data-set base) is the
+# one to test; the test split is never used for the choice
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3,
+                    save_best='multi-label/bce', rule='less'))

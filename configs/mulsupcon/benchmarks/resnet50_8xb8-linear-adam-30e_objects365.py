@@ -1,0 +1,22 @@
+# Linear probe of an Objects365 MulSupCon-pretrained ResNet-50 on Objects365 (Table 6 "linear").
+# Frozen backbone in eval mode + one linear layer, BCE, Adam lr 0.01 reduced x0.1 on a
+# validation-BCE plateau; the checkpoint of lowest validation BCE (a seeded 10 % of the 515,233 training images) is the one to test on
+# the 80,000-image test subset. Pass the pretraining checkpoint (only `backbone.*` keys are loaded):
+#   tools/dist_train.sh configs/mulsupcon/benchmarks/resnet50_8xb8-linear-adam-30e_objects365.py 8 \
+#     --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/<pretrain>/epoch_400.pth
+#   tools/dist_test.sh configs/mulsupcon/benchmarks/resnet50_8xb8-linear-adam-30e_objects365.py \
+#     work_dirs/resnet50_8xb8-linear-adam-30e_objects365/best_multi-label_bce_epoch_*.pth 8
+_base_ = [
+    '../../_base_/models/resnet50_multilabel_linear.py',
+    '../../_base_/datasets/objects365_valsplit.py',
+    '../../_base_/schedules/adam_plateau_30e.py',
+    '../../_base_/default_runtime.py',
+]
+
+model = dict(head=dict(num_classes=365))
+
+custom_hooks = [dict(type='MultiLabelClassCheckHook'), dict(type='NonFiniteLossHook')]
+# the checkpoint of lowest validation BCE (the plateau schedule's monitor) is the one to test
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1,
+                    save_best='multi-label/bce', rule='less'))
