@@ -358,6 +358,9 @@ class LabelMemoryBank(nn.Module):
                                  persistent=False)
         # maintained from the first `as_sums` call on (until then nothing pays for them)
         self._sums_ready = False
+        # removal of the keys the last enqueue overwrote, not yet subtracted from the sums
+        # (see forward: the sums handed to the loss must not change before it reads them)
+        self._pending_removal: Optional[Tuple[torch.Tensor, torch.Tensor]] = None
         self._shown_names: Optional[Tuple[str, str, Tuple[str, ...]]] = None
 
     def extra_repr(self) -> str:
@@ -404,6 +407,7 @@ class LabelMemoryBank(nn.Module):
         self._ptr = int(self.ptr)
         self._filled = int(self.filled)
         self._sums_ready = False  # rebuilt from the loaded queue when next needed
+        self._pending_removal = None
 
     # ---------------------------------------------------------------------------- the queue
 
@@ -470,8 +474,10 @@ class LabelMemoryBank(nn.Module):
                 ``C x D`` and ``(C,)``) instead of ``(G*B + V) x C`` labels: all that
                 MulSupCon's positives need. The bank's part is maintained as keys come and go
                 (float64), so no step touches a ``K x C`` tensor; the batch's part costs one
-                pass over its ``G*B x C`` labels and one host sync (``nonzero``). Multi-hot
-                banks only. Defaults to False.
+                pass over its ``G*B x C`` labels and one host sync (``nonzero``). When the batch
+                is enqueued and its keys need no gradient, the returned sums are the bank's own
+                maintained buffers with the batch added (no ``C x D`` copy per step): they stay
+                valid until the next call of this bank. Multi-hot banks only. Defaults to False.
 
         Returns:
             tuple[Tensor, Tensor | LabelSums]: reference keys ``(G*B + V) x D`` (dtype of
@@ -507,20 +513,39 @@ class LabelMemoryBank(nn.Module):
         else:
             ref_keys = batch_keys
         nonzero = None
+        folded = False
         if as_sums:
             nonzero = batch_labels.nonzero(as_tuple=True)  # the batch's stored labels
             rows, cls = nonzero
             # float64 like the maintained sums; the loss casts only the rows it gathers
+            batch_rows = batch_keys[rows].to(torch.float64)
+            ones = torch.ones_like(cls, dtype=torch.float64)
             queue_sums, queue_counts = self._queue_sums(empty=not valid)
-            sums = queue_sums.index_add(0, cls, batch_keys[rows].to(torch.float64))  # C x D
-            counts = queue_counts.index_add(0, cls, torch.ones_like(cls, dtype=torch.float64))
+            # The batch joins the queue in the enqueue below: add it to the maintained sums
+            # once, now, and they are this step's reference sums as they stand (no C x D
+            # copy); the enqueue then defers the removal of the keys it overwrites to the next
+            # read, after the loss. A batch with gradient, one larger than the bank or a step
+            # without the queue's part takes the copy.
+            folded = (update and valid > 0 and not batch_keys.requires_grad
+                      and batch_keys.shape[0] <= self.size[0])
+            if folded:
+                # nothing may enter the sums that the enqueue would refuse (a NaN key would
+                # stay in them for good)
+                self._check(batch_keys, batch_labels, describe_row, nonzero)
+                queue_sums.index_add_(0, cls, batch_rows)
+                queue_counts.index_add_(0, cls, ones)
+                sums, counts = queue_sums, queue_counts
+            else:
+                sums = queue_sums.index_add(0, cls, batch_rows)  # C x D
+                counts = queue_counts.index_add(0, cls, ones)
             ref_labels = LabelSums(sums, counts)
         elif valid:
             ref_labels = torch.cat([batch_labels, self.labels[:valid].to(labels.dtype)])
         else:
             ref_labels = batch_labels
         if update:
-            self.enqueue(batch_keys, batch_labels, describe_row, nonzero=nonzero)
+            self.enqueue(batch_keys, batch_labels, describe_row, nonzero=nonzero,
+                         _batch_in_sums=folded)
         return ref_keys, ref_labels
 
     @torch.no_grad()
@@ -532,6 +557,15 @@ class LabelMemoryBank(nn.Module):
         ``empty`` (no queue entry is used this step) zeros of the same shape are returned, but
         the sums are still built so that the enqueue keeps them.
         """
+        pending, self._pending_removal = self._pending_removal, None
+        if (pending is not None and self._sums_ready
+                and pending[1].device == self.class_sums.device):
+            cls, rows = pending
+            self.class_sums.index_add_(0, cls, rows.to(self.class_sums.dtype), alpha=-1.0)
+            self.class_counts.index_add_(0, cls, torch.full_like(
+                cls, -1.0, dtype=self.class_counts.dtype))
+        elif pending is not None:  # moved to another device since: rebuild from the queue
+            self._sums_ready = False
         if not self._sums_ready or self.class_sums.dtype != torch.float64:
             # a module-wide .half()/.to(dtype) would have cast these buffers: rebuild them
             self.class_sums = self.class_sums.new_zeros(self.class_sums.shape,
@@ -555,12 +589,19 @@ class LabelMemoryBank(nn.Module):
         self.class_sums.index_add_(0, cls, keys[rows].to(torch.float64), alpha=sign)
         self.class_counts.index_add_(0, cls, torch.full_like(cls, sign, dtype=torch.float64))
 
+    def _check(self, keys, labels, describe_row, nonzero) -> None:
+        world = get_world_size() if self.gather_distributed else 1
+        _check_before_enqueue(keys, labels, self.name, world,
+                              binary_labels=self.num_classes is not None,
+                              describe_row=describe_row, nonzero=nonzero)
+
     @torch.no_grad()
     def enqueue(self,
                 keys: torch.Tensor,
                 labels: torch.Tensor,
                 describe_row: Optional[Callable[[int], str]] = None,
-                nonzero: Optional[Tuple[torch.Tensor, torch.Tensor]] = None) -> None:
+                nonzero: Optional[Tuple[torch.Tensor, torch.Tensor]] = None,
+                _batch_in_sums: bool = False) -> None:
         """Write ``N x D`` keys and their labels (already gathered) at the pointer, wrapping
         around; with ``N > K`` only the last ``K`` rows are kept.
 
@@ -575,20 +616,24 @@ class LabelMemoryBank(nn.Module):
             FloatingPointError: a key is NaN or infinite (nothing is written).
             ValueError: a multi-hot label is not 0 or 1 (nothing is written).
         """
-        world = get_world_size() if self.gather_distributed else 1
-        _check_before_enqueue(keys, labels, self.name, world,
-                              binary_labels=self.num_classes is not None,
-                              describe_row=describe_row, nonzero=nonzero)
+        if not _batch_in_sums:  # else forward checked the batch before adding it to the sums
+            self._check(keys, labels, describe_row, nonzero)
         num = keys.shape[0]
         maintain = self.num_classes is not None and self._sums_ready
         if maintain:
             first, slots = _ring_slots(self._ptr, num, self.size[0])
             slots = slots.to(self.keys.device)
-            self._add_to_sums(self.keys[slots], self.labels[slots], -1.0)  # overwritten keys
-            if nonzero is not None and first == 0:
-                self._add_to_sums(keys.detach(), labels, 1.0, nonzero)
+            if _batch_in_sums:
+                # forward already added the batch to the sums it handed to the loss: remove
+                # the overwritten keys at the next read of the sums, after that loss
+                old_rows, old_cls = self.labels[slots].nonzero(as_tuple=True)
+                self._pending_removal = (old_cls, self.keys[slots][old_rows].to(torch.float64))
             else:
-                self._add_to_sums(keys[first:].detach(), labels[first:], 1.0)
+                self._add_to_sums(self.keys[slots], self.labels[slots], -1.0)  # overwritten
+                if nonzero is not None and first == 0:
+                    self._add_to_sums(keys.detach(), labels, 1.0, nonzero)
+                else:
+                    self._add_to_sums(keys[first:].detach(), labels[first:], 1.0)
         self._ptr = _write_ring((self.keys, self.labels), (keys, labels), self._ptr)
         self._filled = min(self._filled + num, self.size[0])
         self.ptr.fill_(self._ptr)

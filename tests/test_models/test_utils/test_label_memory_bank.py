@@ -409,11 +409,38 @@ def test_label_sums_match_the_dense_reference_set(mode, cap, batch):
         torch.testing.assert_close(out.sums.float(), exp_sums, atol=1e-6, rtol=1e-6)
         torch.testing.assert_close(out.counts.float(), exp_counts)
         assert out.sums.dtype == out.counts.dtype == torch.float64
-    # the maintained float64 state equals a rebuild from the stored queue
-    sums, counts = summed.class_sums.clone(), summed.class_counts.clone()
+    # the maintained float64 state (read through _queue_sums, which applies a removal the
+    # last enqueue deferred) equals a rebuild from the stored queue
+    sums, counts = (t.clone() for t in summed._queue_sums())
     summed._sums_ready = False
     torch.testing.assert_close(summed._queue_sums()[0], sums, atol=1e-12, rtol=1e-12)
     torch.testing.assert_close(summed._queue_sums()[1], counts)
+
+
+def test_label_sums_refuse_a_bad_batch_before_it_enters_them():
+    # the batch is added to the maintained sums before the enqueue: a NaN key or a soft label
+    # must be refused first, or it would stay in the sums of every later step
+    dense = LabelMemoryBank(size=(8, 4), num_classes=3)
+    summed = LabelMemoryBank(size=(8, 4), num_classes=3)
+    batches = _batches(5, 4, seed=7)
+    for keys, labels in batches[:3]:
+        dense(keys, labels)
+        summed(keys, labels, as_sums=True)
+    keys, labels = batches[3]
+    bad_keys = keys.clone()
+    bad_keys[1, 2] = float('nan')
+    with pytest.raises(FloatingPointError):
+        summed(bad_keys, labels, as_sums=True)
+    soft = labels.clone()
+    soft[0, 0] = 0.5
+    with pytest.raises(ValueError, match='non-binary label values'):
+        summed(keys, soft, as_sums=True)
+    for keys, labels in batches[3:]:
+        ref_k, ref_y = dense(keys, labels)
+        _, out = summed(keys, labels, as_sums=True)
+        exp_sums, exp_counts = _written_sums(ref_k, ref_y)
+        torch.testing.assert_close(out.sums.float(), exp_sums, atol=1e-6, rtol=1e-6)
+        torch.testing.assert_close(out.counts.float(), exp_counts)
 
 
 def test_label_sums_keep_the_batch_keys_gradient():
