@@ -28,6 +28,24 @@ def test_every_referenced_config_exists(compare):
         assert set(compare.DEFAULT_METHODS) <= set(spec['pretrain'])
 
 
+@pytest.mark.parametrize('dataset', ['coco128', 'yeast'])
+def test_schedule_options_fit_the_configs(compare, dataset):
+    """Every key the shortened schedules set already exists in the config it is applied to
+    (a yeast probe that trains by epochs to its plateau has no max_iters to set)."""
+    from mmengine.config import Config
+
+    spec = compare.DATASETS[dataset]
+    runs = [(cfg, False) for cfg in spec['pretrain'].values()] + [(spec['probe'], True)]
+    for cfg_path, probe in runs:
+        cfg = Config.fromfile(osp.join(REPO_ROOT, cfg_path))
+        for option in compare.schedule_options(spec['by_epoch'], 7, probe=probe):
+            node = cfg
+            for part in option.split('=')[0].split('.'):
+                assert (int(part) < len(node)) if part.isdigit() else part in node, \
+                    f'{cfg_path}: {option} sets a key the config does not have'
+                node = node[int(part)] if part.isdigit() else node[part]
+
+
 def test_schedule_options(compare):
     assert compare.schedule_options(True, None, probe=False) == []
     assert compare.schedule_options(True, 3, probe=True) == [

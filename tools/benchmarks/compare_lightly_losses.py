@@ -116,8 +116,8 @@ def schedule_options(by_epoch: bool, length: Optional[int], probe: bool) -> List
                 f'param_scheduler.0.end={length}']
         if probe:
             opts.append(f'train_cfg.val_interval={length}')
-    elif probe:  # ReduceOnPlateau schedule: only the length changes
-        opts = [f'train_cfg.max_iters={length}']
+    elif probe:  # epochs to the validation plateau (early stop): only the cap changes
+        opts = [f'train_cfg.max_epochs={length}']
     else:  # warm-restart cosine of the vector pretraining: same 1:2 cycles, compressed
         first = max(length // 3, 1)
         opts = [f'train_cfg.max_iters={length}',
@@ -286,7 +286,9 @@ def parse_args(argv=None):
     parser.add_argument('--probe-epochs', type=int, help='coco128: override the 20 epochs')
     parser.add_argument('--pretrain-iters', type=int,
                         help='yeast: shorten the 150k-iteration pretraining')
-    parser.add_argument('--probe-iters', type=int, help='yeast: override the 1500 iterations')
+    parser.add_argument('--probe-iters', type=int,
+                        help='yeast: cap on the probe epochs (it stops on the validation '
+                        "plateau; default: the config's cap)")
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--pretrain-cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
                         help='extra --cfg-options for every pretraining run')
