@@ -11,7 +11,9 @@
 # hooks of the recipe live here once, for every data set.
 _base_ = ['../default_runtime.py']
 
-optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=4e-4, weight_decay=0.))
+# foreach: the fused multi-tensor update (same arithmetic), as the pretraining schedule
+optim_wrapper = dict(type='OptimWrapper',
+                     optimizer=dict(type='Adam', lr=4e-4, weight_decay=0., foreach=True))
 param_scheduler = [
     dict(type='ReduceOnPlateauLR', monitor='multi-label/bce', rule='less', factor=0.1,
          patience=2, cooldown=1, threshold=1e-3, threshold_rule='rel', by_epoch=True),

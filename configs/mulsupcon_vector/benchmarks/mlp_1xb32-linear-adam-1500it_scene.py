@@ -7,4 +7,4 @@ _base_ = './mlp_1xb32-finetune-adam-1500it_scene.py'
 
 model = dict(backbone=dict(frozen=True))
 optim_wrapper = dict(_delete_=True, type='OptimWrapper',
-                     optimizer=dict(type='Adam', lr=4e-4, weight_decay=0.))
+                     optimizer=dict(type='Adam', lr=4e-4, weight_decay=0., foreach=True))
