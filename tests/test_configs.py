@@ -13,6 +13,7 @@ import mlcl_plugin  # noqa: F401  (registers the plugin)
 from tests.tiny_run import (
     REPO_ROOT,
     SMALL_FIXTURE_TYPES,
+    _walk,
     make_tiny,
     run_stock_train,
     tiny_checkpoint_name,
@@ -64,8 +65,17 @@ BUILD_ONLY = {
     'configs/mulcon/mulcon-stage2_resnet101_2xb12-sgd-15e_coco-576px.py':
         'configs/mulcon/mulcon-stage2_resnet101_2xb12-sgd-15e_coco-448px.py',
 }
+# Configs whose model or views are new but whose runner, hooks and data loading are those of a
+# tiny-run config: one training step in process (test_config_one_train_step_in_process), a
+# few seconds instead of a stock-tool run of most of a minute each.
+IN_PROCESS_STEP = {
+    _BLOCK + 'blocksimsiam-grid3_resnet50_2xb62-coslr-400e_coco.py',  # 18 views per image
+    _BLOCK + 'blocksimsiam-noia_resnet50_2xb62-coslr-400e_coco.py',  # no image-aware head
+    _BLOCK + 'simsiam_resnet50_2xb62-coslr-400e_coco.py',  # stock SimSiam, 2 views
+}
 TINY_RUN_CONFIGS = [c for c in CONFIGS
-                    if not c.startswith('configs/real_photos/') and c not in BUILD_ONLY]
+                    if not c.startswith('configs/real_photos/') and c not in BUILD_ONLY
+                    and c not in IN_PROCESS_STEP]
 CUSTOM_IMPORTS = dict(imports=['mlcl_plugin'], allow_failed_imports=False)
 # pretraining configs whose tiny checkpoints the linear / fine-tune configs load
 PRETRAIN_CONFIGS = {
@@ -225,7 +235,65 @@ def test_build_only_check_is_not_vacuous():
     base = _load(_BLOCKSIMSIAM)
     noia = _load(_BLOCK + 'blocksimsiam-noia_resnet50_2xb62-coslr-400e_coco.py')
     assert _module_signature(base) != _module_signature(noia)
-    assert _BLOCK + 'blocksimsiam-noia_resnet50_2xb62-coslr-400e_coco.py' in TINY_RUN_CONFIGS
+    assert _BLOCK + 'blocksimsiam-noia_resnet50_2xb62-coslr-400e_coco.py' in IN_PROCESS_STEP
+    assert _BLOCKSIMSIAM in TINY_RUN_CONFIGS  # the runner path of the in-process configs
+
+
+IN_PROCESS_BATCH = 2  # two images: the image-aware contrast has a negative image
+IN_PROCESS_SIZE = 16
+
+
+def _views_at(size):
+    def shrink(t):
+        if t.get('type') == 'RandomResizedCrop':
+            t['scale'] = size
+    return shrink
+
+
+def _to_plain_bn(node):
+    if isinstance(node, dict):
+        if node.get('type') == 'SyncBN':
+            node['type'] = 'BN'  # what the stock tools do outside distributed training
+        for value in node.values():
+            _to_plain_bn(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _to_plain_bn(value)
+
+
+@pytest.mark.parametrize('rel', sorted(IN_PROCESS_STEP))
+def test_config_one_train_step_in_process(rel, data, tmp_path):
+    """One optimiser step of the config's model on a batch of its tiny training data, with its
+    optimiser: the loss is finite and the weights move."""
+    from mmengine.dataset import default_collate
+    from mmengine.optim import build_optim_wrapper
+    from mmpretrain.registry import DATASETS, MODELS
+
+    torch.manual_seed(0)
+    cfg = _make_tiny(_load(rel), data, str(tmp_path), batch_size=IN_PROCESS_BATCH)
+    _to_plain_bn(cfg.model)
+    # 16 px views (a ResNet's last stage is 1 x 1 from 32 px down): the step checks the wiring,
+    # and 36 views of 16 px cost an eighth of 72 of 32 px
+    _walk(cfg.train_dataloader, _views_at(IN_PROCESS_SIZE))
+    init_default_scope('mmpretrain')
+    model = MODELS.build(cfg.model)
+    model.train()
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    batch = default_collate([dataset[i] for i in range(cfg.train_dataloader.batch_size)])
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    before = {k: p.detach().clone() for k, p in model.named_parameters()}
+    threads = torch.get_num_threads()
+    # one thread: beside another process (the other pytest-xdist worker) two OpenMP threads
+    # wait on each other, and this backward pass takes 10 x longer
+    torch.set_num_threads(1)
+    try:
+        losses = model.train_step(batch, optim_wrapper)
+    finally:
+        torch.set_num_threads(threads)
+    assert losses
+    assert all(torch.isfinite(v).all() for v in losses.values()), losses
+    moved = [k for k, p in model.named_parameters() if not torch.equal(before[k], p)]
+    assert any(k.startswith('backbone.') for k in moved), rel
 
 
 @pytest.fixture(scope='module')

@@ -223,10 +223,11 @@ def test_config_readme_links_and_paths_exist(readme):
         for path in _expand_braces(m.group(1)):
             if not glob.glob(osp.join(REPO_ROOT, path)):
                 missing.append(path)
-    for name in set(_table_paths(text)):
-        if not (osp.exists(osp.join(REPO_ROOT, folder, name))
-                or osp.exists(osp.join(REPO_ROOT, name))):
-            missing.append(name)
+    for pattern in set(_table_paths(text)):
+        for name in _expand_braces(pattern):
+            if not (osp.exists(osp.join(REPO_ROOT, folder, name))
+                    or osp.exists(osp.join(REPO_ROOT, name))):
+                missing.append(name)
     assert not missing, f'{readme} names files that do not exist: {missing}'
 
 
@@ -254,6 +255,7 @@ def test_readme_path_patterns_are_expanded():
 
 
 def _table_paths(text):
-    """Plain config file names quoted in a table cell (`name.py`), without glob patterns."""
-    return [m for m in re.findall(r'`([\w./\-]+\.py)`', text)
+    """Config file names quoted in a table cell (`name.py`, `name_{a,b}.py`), without glob
+    patterns."""
+    return [m for m in re.findall(r'`([\w./\-{},]+\.py)`', text)
             if '*' not in m and not m.startswith(('configs/', 'tools/'))]

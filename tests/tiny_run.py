@@ -1,5 +1,6 @@
 # Copyright (c) mlcl_plugin authors. All rights reserved.
 """Helpers to run any shipped config for a tiny CPU run through the stock tools/train.py."""
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -132,7 +133,17 @@ def make_tiny(cfg, data, work_dir, checkpoint=None, num_samples=8, batch_size=4)
 
 
 def run_stock_train(config_path, work_dir, *extra, env=None, timeout=600):
-    """Run ``python tools/train.py CONFIG --work-dir WORK_DIR`` and return the process."""
+    """Run ``python tools/train.py CONFIG --work-dir WORK_DIR`` and return the process.
+
+    Without ``env`` the run gets one OpenMP / MKL thread unless the caller's environment sets
+    them: the suite runs two pytest-xdist workers on two cores, where two threads per run wait
+    on each other (a tiny block-wise run took 48 s with two threads, 20 s with one, beside
+    another busy process).
+    """
+    if env is None:
+        env = dict(os.environ)
+        env.setdefault('OMP_NUM_THREADS', '1')
+        env.setdefault('MKL_NUM_THREADS', '1')
     cmd = [sys.executable, osp.join(REPO_ROOT, 'tools', 'train.py'), str(config_path),
            '--work-dir', str(work_dir), *extra]
     proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True,
