@@ -146,18 +146,28 @@ def test_loader_wait_share(tmp_path):
     assert wait == pytest.approx(0.1 / 0.5)
 
 
-def test_resumed_pretraining_minutes_are_estimated(tmp_path):
-    """A resumed unit's record holds the wall time of its last invocation only: its minutes
-    come from the logged step time x iterations instead, and are marked as an estimate."""
-    rec = {'checkpoint': str(tmp_path / 'epoch_3.pth'), 'train_s': 10.0}
-    for run, iters in (('20261129_000000', (1, 2, 3)), ('20261129_010000', (4, 5, 6))):
+def test_pretraining_timing_from_the_logs(tmp_path):
+    """Images/s from the median step (a pause does not drag it down); a resumed unit's minutes
+    (its record holds the wall time of the last invocation only) are median step x iterations,
+    marked as an estimate."""
+    rec = {'checkpoint': str(tmp_path / 'epoch_3.pth'), 'train_s': 10.0,
+           'images_per_s': None}
+    runs = (('20261129_000000', [(1, 9.0), (2, 2.0), (3, 2.0), (4, 300.0)]),  # 4: paused
+            ('20261129_010000', [(5, 2.0), (6, 2.0)]))
+    for run, steps in runs:
         log = tmp_path / run / 'vis_data'
         log.mkdir(parents=True)
-        lines = [{'loss': 1.0, 'time': 2.0, 'data_time': 0.0, 'iter': i} for i in iters]
+        lines = [{'loss': 1.0, 'time': t, 'data_time': 0.0, 'iter': i} for i, t in steps]
         (log / 'scalars.json').write_text('\n'.join(json.dumps(x) for x in lines) + '\n')
         if run.endswith('000000'):
-            assert bench._pretrain_seconds(rec) == (10.0, False)  # one run: its wall time
-    assert bench._pretrain_seconds(rec) == (pytest.approx(12.0), True)
+            mean, _ = bench._train_log_stats(str(tmp_path))
+            rec['images_per_s'] = 64 / mean  # as _train records it
+            seconds, estimated, ips = bench._pretrain_timing(rec)
+            assert (seconds, estimated) == (10.0, False)  # one run: its wall time
+            assert ips == pytest.approx(32.0)  # 64 images / the median step of 2 s
+    seconds, estimated, _ = bench._pretrain_timing(rec)
+    assert estimated
+    assert seconds == pytest.approx(2.0 * 6)
 
 
 def test_grid_seeds():

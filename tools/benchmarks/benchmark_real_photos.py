@@ -417,22 +417,32 @@ def _minutes(values):
     return f'{np.mean(values) / 60:.1f}' if values else '-'
 
 
-def _pretrain_seconds(rec):
-    """Training seconds of a pretraining unit and whether they are an estimate.
+def _pretrain_timing(rec):
+    """Training seconds, whether they are an estimate, and images/s of a pretraining unit.
 
-    A unit that was interrupted and resumed ran in several invocations, and its record holds
-    the wall time of the last one only; its time is then estimated from the logged mean step
-    time x the iterations it trained (no checkpointing or start-up included).
+    Images/s come from the median logged step time: a run paused for a while (another job had
+    the machine) or slowed for a few minutes keeps its steady speed. A unit that was
+    interrupted and resumed ran in several invocations, and its record holds the wall time of
+    the last one only; its time is then estimated as median step time x the iterations it
+    trained (no checkpointing or start-up included).
     """
     work = osp.dirname(rec.get('checkpoint') or '')
-    if not work or len(orch.scalars_files(work)) < 2:
-        return rec['train_s'], False
-    step, _ = orch.train_log_stats(work)
-    iters = max((e['iter'] for e in orch.read_scalars(work) if 'iter' in e and 'loss' in e),
-                default=0)
-    if not step or not iters:
-        return rec['train_s'], False
-    return step * iters, True
+    files = orch.scalars_files(work) if work else []
+    steps, iters = [], 0
+    for entry in (orch.read_scalars(work) if files else []):
+        if 'loss' in entry and 'time' in entry:
+            steps.append(entry['time'])
+            iters = max(iters, entry.get('iter', 0))
+    ips = rec.get('images_per_s')
+    if len(steps) < 3:
+        return rec['train_s'], False, ips
+    median = float(np.median(steps[1:]))  # the first window holds the workers' start-up
+    if ips:  # the record's images/s = batch / mean step of these same logs
+        mean, _ = orch.train_log_stats(work)
+        ips = round(ips * mean) / median
+    if len(files) < 2 or not iters:
+        return rec['train_s'], False, ips
+    return median * iters, True, ips
 
 
 def table(ds, records, pretrains):
@@ -448,11 +458,11 @@ def table(ds, records, pretrains):
             continue
         seeds = sorted(r['seed'] for r in recs)
         pre = [pretrains.get((ds, key, s)) for s in seeds] if key else []
-        pre_s = [_pretrain_seconds(p) for p in pre if p]
-        pre_min = _minutes([t for t, _ in pre_s])
-        pre_min = ('~' if any(est for _, est in pre_s) else '') + pre_min
+        timing = [_pretrain_timing(p) for p in pre if p]
+        pre_min = _minutes([t for t, _, _ in timing])
+        pre_min = ('~' if any(est for _, est, _ in timing) else '') + pre_min
         down_min = _minutes([r['train_s'] + r['test_s'] for r in recs])
-        ips = [p['images_per_s'] for p in pre if p and p.get('images_per_s')]
+        ips = [i for _, _, i in timing if i]
         wait = [p['loader_wait'] for p in pre if p and p.get('loader_wait') is not None]
         speed = f'{np.mean(ips):.0f}' if ips else '-'
         wait_s = f'{100 * np.mean(wait):.0f} %' if wait else '-'
@@ -506,9 +516,9 @@ def report(args, downstream_recs, pretrain_recs, wall_s, commit):
              f'checkpoint). thr 0.5 = fixed threshold; val = each metric at the threshold '
              f'(0.1 ... 0.9) that maximises it on the validation split. mAP needs no threshold. '
              f"Minutes are wall time on this run's machine (~: a pretraining interrupted and "
-             f'resumed, its minutes estimated as logged mean step time x iterations); img/s '
-             f'and loader wait (share of the step spent waiting for data) are of the '
-             f'pretraining.', '']
+             f'resumed, its minutes estimated as median logged step time x iterations); img/s '
+             f'(from the median step) and loader wait (share of the step spent waiting for '
+             f'data) are of the pretraining.', '']
     for ds in args.datasets:
         recs = [r for r in downstream_recs if r['dataset'] == ds]
         if not recs:
