@@ -115,3 +115,13 @@ def test_no_script_bypasses_the_shared_plumbing():
         if re.search(r'\.train_step\(|optimizer\.step\(\)', code):
             offenders.append(f'{path}: trains outside tools/train.py')
     assert not offenders, '\n'.join(offenders)
+
+
+def test_mean_std_cells():
+    import numpy as np
+
+    values = [57.14, 57.81, 56.93, None]
+    kept = [v for v in values if v is not None]
+    assert orch.mean_std(values) == f'{np.mean(kept):.1f} +- {np.std(kept, ddof=1):.1f}'
+    assert orch.mean_std([41.26]) == '41.3'
+    assert orch.mean_std([None]) == '-'

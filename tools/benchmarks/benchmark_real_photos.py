@@ -403,13 +403,7 @@ def downstream(args, ds, row, seed, ckpt, env, upstream_key=None):
 # the table
 
 
-def _fmt(values):
-    values = [v for v in values if v is not None]
-    if not values:
-        return '-'
-    if len(values) == 1:
-        return f'{values[0]:.1f}'
-    return f'{np.mean(values):.1f} +- {np.std(values, ddof=1):.1f}'
+_fmt = orch.mean_std
 
 
 def _minutes(values):

@@ -279,6 +279,19 @@ def best_checkpoint(work_dir: str, pattern: str = 'best_*.pth') -> str:
     return best[-1] if best else last_checkpoint(work_dir)
 
 
+def mean_std(values: Sequence[Optional[float]]) -> str:
+    """``'m +- s'`` (mean, sample std, one decimal) of the values that are not None; the value
+    alone for one, ``'-'`` for none (a result table's cell over seeds)."""
+    values = [float(v) for v in values if v is not None]
+    if not values:
+        return '-'
+    if len(values) == 1:
+        return f'{values[0]:.1f}'
+    mean = sum(values) / len(values)
+    std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+    return f'{mean:.1f} +- {std:.1f}'
+
+
 # --------------------------------------------------------------------------------------------
 # cached units
 
