@@ -361,6 +361,12 @@ class LabelMemoryBank(nn.Module):
         # removal of the keys the last enqueue overwrote, not yet subtracted from the sums
         # (see forward: the sums handed to the loss must not change before it reads them)
         self._pending_removal: Optional[Tuple[torch.Tensor, torch.Tensor]] = None
+        # Where the labels of each block of slots written by a step are: start slot ->
+        # (rows within the block, classes), the batch's `nonzero` kept from its enqueue, so
+        # that overwriting the block later needs no pass over its B x C labels. Only blocks of
+        # one size aligned on it (the steady state of a fixed batch with K a multiple of it).
+        self._block_pairs: Dict[int, Tuple[torch.Tensor, torch.Tensor]] = {}
+        self._block_size = 0
         self._shown_names: Optional[Tuple[str, str, Tuple[str, ...]]] = None
 
     def extra_repr(self) -> str:
@@ -408,6 +414,7 @@ class LabelMemoryBank(nn.Module):
         self._filled = int(self.filled)
         self._sums_ready = False  # rebuilt from the loaded queue when next needed
         self._pending_removal = None
+        self._block_pairs.clear()
 
     # ---------------------------------------------------------------------------- the queue
 
@@ -589,6 +596,22 @@ class LabelMemoryBank(nn.Module):
         self.class_sums.index_add_(0, cls, keys[rows].to(torch.float64), alpha=sign)
         self.class_counts.index_add_(0, cls, torch.full_like(cls, sign, dtype=torch.float64))
 
+    def _remember_block(self, num: int,
+                        nonzero: Optional[Tuple[torch.Tensor, torch.Tensor]]) -> None:
+        """Keep the label positions of the ``num`` rows about to be written at the pointer
+        (see ``_block_pairs``), or forget what they overwrite."""
+        cap = self.size[0]
+        aligned = num <= cap and cap % num == 0 and self._ptr % num == 0
+        if not aligned or num != self._block_size:
+            self._block_pairs.clear()
+            self._block_size = num if aligned else 0
+        if not aligned:
+            return
+        if nonzero is None or self.num_classes is None:
+            self._block_pairs.pop(self._ptr, None)
+        else:
+            self._block_pairs[self._ptr] = nonzero
+
     def _check(self, keys, labels, describe_row, nonzero) -> None:
         world = get_world_size() if self.gather_distributed else 1
         _check_before_enqueue(keys, labels, self.name, world,
@@ -626,14 +649,22 @@ class LabelMemoryBank(nn.Module):
             if _batch_in_sums:
                 # forward already added the batch to the sums it handed to the loss: remove
                 # the overwritten keys at the next read of the sums, after that loss
-                old_rows, old_cls = self.labels[slots].nonzero(as_tuple=True)
-                self._pending_removal = (old_cls, self.keys[slots][old_rows].to(torch.float64))
+                old = self._block_pairs.get(self._ptr) if self._block_size == num else None
+                if old is not None and old[0].device == self.keys.device:
+                    # the block a step wrote whole: its label positions are known
+                    old_rows, old_cls = old
+                    old_keys = self.keys[self._ptr:self._ptr + num][old_rows]
+                else:
+                    old_rows, old_cls = self.labels[slots].nonzero(as_tuple=True)
+                    old_keys = self.keys[slots][old_rows]
+                self._pending_removal = (old_cls, old_keys.to(torch.float64))
             else:
                 self._add_to_sums(self.keys[slots], self.labels[slots], -1.0)  # overwritten
                 if nonzero is not None and first == 0:
                     self._add_to_sums(keys.detach(), labels, 1.0, nonzero)
                 else:
                     self._add_to_sums(keys[first:].detach(), labels[first:], 1.0)
+        self._remember_block(num, nonzero)
         self._ptr = _write_ring((self.keys, self.labels), (keys, labels), self._ptr)
         self._filled = min(self._filled + num, self.size[0])
         self.ptr.fill_(self._ptr)
