@@ -12,7 +12,7 @@ from tests.tiny_run import REPO_ROOT
 
 SCRIPT = osp.join(REPO_ROOT, 'tools', 'benchmarks', 'run_all.py')
 KEYS = {'what', 'size', 'ours_s', 'peer_s', 'ratio', 'target', 'pass', 'ours_mib', 'peer_mib',
-        'mem_ratio', 'mem_target', 'mem_pass', 'benchmark'}
+        'mem_ratio', 'mem_target', 'mem_pass', 'benchmark', 'commit', 'date'}
 
 
 def test_quick_head_benchmark_through_run_all(tmp_path):
@@ -49,3 +49,23 @@ def test_unknown_benchmark_is_named():
                           text=True, cwd=REPO_ROOT, timeout=120)
     assert proc.returncode != 0
     assert "unknown benchmarks ['nope']" in proc.stderr
+
+
+def test_update_keeps_the_rows_not_measured_again():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location('run_all', SCRIPT)
+    run_all = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_all)
+    old = {'commit': 'aaa', 'date': 'd1', 'rows': [
+        {'benchmark': 'head', 'what': 'step', 'size': 'K=4096', 'ratio': 2.5},
+        {'benchmark': 'head', 'what': 'step', 'size': 'K=65536', 'ratio': 1.0},
+        {'benchmark': 'vector', 'what': 'step', 'size': 'yeast', 'ratio': 1.9}]}
+    new = [{'benchmark': 'head', 'what': 'step', 'size': 'K=4096', 'ratio': 1.8}]
+    rows = run_all.merge_rows(new, old, 'bbb', 'd2')
+    assert [(r['size'], r['ratio'], r['commit']) for r in rows] == [
+        ('K=4096', 1.8, 'bbb'), ('K=65536', 1.0, 'aaa'), ('yeast', 1.9, 'aaa')]
+    assert old['rows'][1].get('commit') is None  # the earlier run's rows are not modified
+    assert run_all.provenance(rows) == ('Rows of run `aaa` (d1): head (1), vector (1). '
+                                        'Rows of run `bbb` (d2): head (1).')
+    assert run_all.merge_rows([dict(new[0])], None, 'c', 'd')[0]['commit'] == 'c'
