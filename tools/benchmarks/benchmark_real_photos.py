@@ -418,8 +418,8 @@ def _pretrain_timing(rec):
     the machine) or slowed for a few minutes keeps its steady speed. A unit that was
     interrupted and resumed ran in several invocations, and its record holds the wall time of
     the last one only; its time is then estimated as median step time x the iterations it
-    trained (no checkpointing or start-up included); so is the time of a run whose wall time
-    exceeds that estimate by more than a quarter (it was paused or shared the machine).
+    trained (no checkpointing or start-up included). A run that was paused keeps its wall time
+    (the README says so where it happened).
     """
     work = osp.dirname(rec.get('checkpoint') or '')
     files = orch.scalars_files(work) if work else []
@@ -435,12 +435,9 @@ def _pretrain_timing(rec):
     if ips:  # the record's images/s = batch / mean step of these same logs
         mean, _ = orch.train_log_stats(work)
         ips = round(ips * mean) / median
-    if not iters:
+    if len(files) < 2 or not iters:
         return rec['train_s'], False, ips
-    estimate = median * iters
-    if len(files) < 2 and rec['train_s'] <= 1.25 * estimate:
-        return rec['train_s'], False, ips
-    return estimate, True, ips
+    return median * iters, True, ips
 
 
 def table(ds, records, pretrains):
@@ -514,8 +511,7 @@ def report(args, downstream_recs, pretrain_recs, wall_s, commit):
              f'checkpoint). thr 0.5 = fixed threshold; val = each metric at the threshold '
              f'(0.1 ... 0.9) that maximises it on the validation split. mAP needs no threshold. '
              f"Minutes are wall time on this run's machine (~: a pretraining interrupted and "
-             f'resumed, or paused, its minutes estimated as median logged step time x '
-             f'iterations); img/s '
+             f'resumed, its minutes estimated as median logged step time x iterations); img/s '
              f'(from the median step) and loader wait (share of the step spent waiting for '
              f'data) are of the pretraining.', '']
     for ds in args.datasets:
