@@ -11,11 +11,11 @@ from .mulan import (
     load_mulan_xml,
     load_npz,
     load_vectors,
-    val_split_indices,
 )
 from .multi_label_csv import MultiLabelCsvDataset
 from .nus_wide import NUSWIDE
 from .objects365 import Objects365MultiLabel, objects365_subset_indices
+from .splits import val_split_indices
 from .toy_shapes import TOY_SHAPES_CLASSES, make_toy_shapes
 
 __all__ = [

@@ -21,10 +21,10 @@ from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 from pycocotools.coco import COCO
 
-from .mulan import check_subset_indices, val_split_indices
+from .mulan import check_subset_indices
+from .splits import carve_out, check_carve_out
 
 CLASS_ORDERS = ('coco', 'alphabetical')
-SUBSETS = ('all', 'train', 'val')
 
 _REQUIRED_TOP_KEYS = ('images', 'annotations', 'categories')
 _REQUIRED_IMAGE_KEYS = ('id', 'file_name')
@@ -458,11 +458,7 @@ class COCOMultiLabel(MultiLabelDataset):
                  **kwargs):
         if class_order not in CLASS_ORDERS:
             raise ValueError(f'class_order must be one of {CLASS_ORDERS}, got {class_order!r}')
-        if subset not in SUBSETS:
-            raise ValueError(f'{ann_file}: subset must be one of {SUBSETS}, got {subset!r}')
-        if subset != 'all' and not 0 < val_fraction < 1:
-            raise ValueError(f'{ann_file}: subset={subset!r} needs 0 < val_fraction < 1, got '
-                             f'{val_fraction!r}')
+        check_carve_out(subset, val_fraction, ann_file)
         self.subset = subset
         self.val_fraction = float(val_fraction)
         self.val_seed = int(val_seed)
@@ -561,15 +557,8 @@ class COCOMultiLabel(MultiLabelDataset):
         Returns:
             list[dict]: The kept samples, in ascending image id order.
         """
-        if self.subset == 'all':
-            return self.data_list
-        try:
-            train_idx, val_idx = val_split_indices(len(self.data_list), self.val_fraction,
-                                                   self.val_seed)
-        except ValueError as err:
-            raise ValueError(f'{self.ann_file}: {err}') from err
-        keep = train_idx if self.subset == 'train' else val_idx
-        return [self.data_list[i] for i in keep.tolist()]
+        return carve_out(self.data_list, self.subset, self.val_fraction, self.val_seed,
+                         self.ann_file)
 
     def _get_unserialized_subset(self, indices) -> list:
         # mmengine would wrap a negative index and repeat a repeated one without a word

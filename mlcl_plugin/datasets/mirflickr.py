@@ -30,7 +30,7 @@ from mmpretrain.registry import DATASETS
 from .coco_multilabel import _inside
 from .label_files import read_text_lines
 from .mulan import check_subset_indices
-from .nus_wide import carve_out, check_carve_out
+from .splits import carve_out, check_carve_out
 
 # the 24 labels with an annotation file of their own ("potential" labels), in file-name order
 POTENTIAL_LABELS = ('animals', 'baby', 'bird', 'car', 'clouds', 'dog', 'female', 'flower',

@@ -38,6 +38,8 @@ from mmengine.logging import print_log
 from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 
+from .splits import val_split_indices
+
 FORMATS = ('arff', 'npz', 'hdf5')
 _EXT_TO_FMT = {'.arff': 'arff', '.npz': 'npz', '.h5': 'hdf5', '.hdf5': 'hdf5'}
 _NUMERIC_TYPES = ('numeric', 'real', 'integer')
@@ -1062,19 +1064,6 @@ def load_vectors(path: str,
             Y = np.ascontiguousarray(Y[:, [labels.index(n) for n in label_names]])
             labels = label_names
     return X, Y, feat, labels
-
-
-def val_split_indices(num_rows: int, val_fraction: float,
-                      val_seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
-    """Sorted ``(train_indices, val_indices)`` of a fixed-seed random carve-out of
-    ``round(val_fraction * num_rows)`` rows (``numpy.random.default_rng(val_seed)``)."""
-    if not 0.0 <= val_fraction < 1.0:
-        raise ValueError(f'val_fraction must be in [0, 1), got {val_fraction}')
-    num_val = int(round(val_fraction * num_rows))
-    if val_fraction > 0 and not 0 < num_val < num_rows:
-        raise ValueError(f'val_fraction={val_fraction} of {num_rows} rows leaves an empty split')
-    perm = np.random.default_rng(val_seed).permutation(num_rows)
-    return np.sort(perm[num_val:]), np.sort(perm[:num_val])
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,10 +16,9 @@ from mmengine.fileio import list_from_file
 from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 
-from .mulan import val_split_indices
+from .splits import SUBSETS, val_split_indices
 
 LABEL_FORMATS = ('columns', 'names')
-SUBSETS = ('all', 'train', 'val')
 
 
 def _is_inside(path: str, root: str) -> bool:

@@ -36,7 +36,8 @@ from mmpretrain.registry import DATASETS
 
 from .coco_multilabel import _inside, _may_escape
 from .label_files import read_binary_matrix, read_name_list, read_text_lines
-from .mulan import check_subset_indices, val_split_indices
+from .mulan import check_subset_indices
+from .splits import carve_out, check_carve_out
 
 SPLITS = ('train', 'test', 'all')
 LABEL_SOURCES = ('train_test', 'all_labels', 'matrix')
@@ -101,58 +102,6 @@ def read_image_list(path: str) -> List[str]:
                              f'(first at line {first[name]})')
         first[name] = n
     return entries
-
-
-SUBSETS = ('all', 'train', 'val')
-
-
-def check_carve_out(subset: str, val_fraction: float, source: str) -> None:
-    """Check the ``subset`` / ``val_fraction`` options of a validation carve-out.
-
-    Args:
-        subset (str): ``'all'``, ``'train'`` or ``'val'``.
-        val_fraction (float): Fraction carved out as ``'val'``.
-        source (str): What the options belong to, for the message.
-
-    Raises:
-        ValueError: An unknown ``subset``, or a carve-out part without
-            ``0 < val_fraction < 1``.
-    """
-    if subset not in SUBSETS:
-        raise ValueError(f'{source}: subset must be one of {SUBSETS}, got {subset!r}')
-    if subset != 'all' and not 0 < val_fraction < 1:
-        raise ValueError(f'{source}: subset={subset!r} needs 0 < val_fraction < 1, got '
-                         f'{val_fraction!r}')
-
-
-def carve_out(data_list: List[dict], subset: str, val_fraction: float, val_seed: int,
-              source: str) -> List[dict]:
-    """The ``subset`` part of a seeded validation carve-out of ``data_list``.
-
-    The parts are those of :func:`mlcl_plugin.datasets.val_split_indices` (the helper of
-    ``COCOMultiLabel`` and ``MulanDataset``), each in the order of ``data_list``.
-
-    Args:
-        data_list (list[dict]): The samples.
-        subset (str): ``'all'`` (everything), ``'train'`` or ``'val'``.
-        val_fraction (float): Fraction carved out as ``'val'``.
-        val_seed (int): Seed of the carve-out.
-        source (str): The file the samples come from, for the message.
-
-    Returns:
-        list[dict]: The kept samples.
-
-    Raises:
-        ValueError: Naming ``source`` when a part would be empty.
-    """
-    if subset == 'all':
-        return data_list
-    try:
-        train_idx, val_idx = val_split_indices(len(data_list), val_fraction, val_seed)
-    except ValueError as err:
-        raise ValueError(f'{source}: {err}') from err
-    keep = train_idx if subset == 'train' else val_idx
-    return [data_list[i] for i in keep.tolist()]
 
 
 @DATASETS.register_module()
