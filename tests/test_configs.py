@@ -128,20 +128,26 @@ def _tiny_len(ds_cfg, num_samples=8):
 FULL_CLASS_COUNTS = {'NUSWIDE': 81, 'Objects365MultiLabel': 365}
 
 
-@pytest.fixture(scope='module')
-def data(coco128, toy_root, voc_root, shared_data, tmp_path_factory):
-    # the miniature releases of the dataset tests, written by their own writers
+def tiny_data(coco128, toy_root, voc_root, shared_data, root):
+    """Where the tiny runs find their data (``make_tiny``'s ``data``): the shared folders and
+    the miniature NUS-WIDE / MIRFLICKR / Objects365 releases, written under ``root`` by the
+    writers of their dataset tests."""
     from tests.test_datasets.test_mirflickr import NUM as MIRFLICKR_NUM
     from tests.test_datasets.test_mirflickr import write_collection
     from tests.test_datasets.test_nus_wide import write_release as write_nus_wide
     from tests.test_datasets.test_objects365 import write_release as write_objects365
 
-    root = tmp_path_factory.mktemp('release_fixtures')
     return {'coco128': coco128, 'toy': toy_root, 'voc': voc_root, 'shared': shared_data,
             'nus_wide': write_nus_wide(root / 'nus-wide'),
             'mirflickr': write_collection(root / 'mirflickr25k'),
             'mirflickr_num_images': MIRFLICKR_NUM,
             'objects365': write_objects365(root / 'Obj365_v2')}
+
+
+@pytest.fixture(scope='module')
+def data(coco128, toy_root, voc_root, shared_data, tmp_path_factory):
+    return tiny_data(coco128, toy_root, voc_root, shared_data,
+                     tmp_path_factory.mktemp('release_fixtures'))
 
 
 def test_configs_found():

@@ -6,13 +6,14 @@ import os.path as osp
 import pytest
 import torch
 
-from tests import test_configs
-from tests.test_configs import PRETRAIN_CONFIGS, TINY_RUN_CONFIGS, _load, _make_tiny
+from tests.test_configs import PRETRAIN_CONFIGS, TINY_RUN_CONFIGS, _load, _make_tiny, tiny_data
 from tests.tiny_run import run_stock_train, tiny_checkpoint_name
 
-# the module-scoped tiny-data fixture `data` of tests/test_configs.py (pytest registers it here
-# under its own name; this module builds its own copy)
-_tiny_data = test_configs.data
+
+@pytest.fixture(scope='module')
+def data(coco128, toy_root, voc_root, shared_data, tmp_path_factory):
+    return tiny_data(coco128, toy_root, voc_root, shared_data,
+                     tmp_path_factory.mktemp('release_fixtures'))
 
 
 @pytest.fixture(scope='module')
