@@ -20,6 +20,24 @@ def _shared_data_root():
     return osp.join(osp.dirname(REPO_ROOT), 'shared', 'data')
 
 
+@pytest.fixture(scope='session', autouse=True)
+def _warm_stock_tools():
+    """The benchmark scripts under test start tools/train.py and tools/test.py from a warm
+    interpreter (tests/warm_launcher.py): ``tools/benchmarks/orchestration.py``, the one module
+    through which they run stock tools, sees :class:`SubprocessProxy` as its ``subprocess``."""
+    import sys
+
+    from tests import warm_launcher
+
+    sys.path.insert(0, osp.join(REPO_ROOT, 'tools', 'benchmarks'))
+    import orchestration
+
+    original = orchestration.subprocess
+    orchestration.subprocess = warm_launcher.SubprocessProxy()
+    yield
+    orchestration.subprocess = original
+
+
 @pytest.fixture(autouse=True)
 def _mmpretrain_scope():
     """Every test starts in mmpretrain's default scope, as a config run does.

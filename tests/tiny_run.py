@@ -2,8 +2,9 @@
 """Helpers to run any shipped config for a tiny CPU run through the stock tools/train.py."""
 import os
 import os.path as osp
-import subprocess
 import sys
+
+from tests import warm_launcher
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -132,22 +133,28 @@ def make_tiny(cfg, data, work_dir, checkpoint=None, num_samples=8, batch_size=4)
     return cfg
 
 
+def one_thread_env():
+    """This process's environment with one OpenMP / MKL thread unless it sets them."""
+    env = dict(os.environ)
+    env.setdefault('OMP_NUM_THREADS', '1')
+    env.setdefault('MKL_NUM_THREADS', '1')
+    return env
+
+
 def run_stock_train(config_path, work_dir, *extra, env=None, timeout=600):
     """Run ``python tools/train.py CONFIG --work-dir WORK_DIR`` and return the process.
 
     Without ``env`` the run gets one OpenMP / MKL thread unless the caller's environment sets
     them: the suite runs two pytest-xdist workers on two cores, where two threads per run wait
     on each other (a tiny block-wise run took 48 s with two threads, 20 s with one, beside
-    another busy process).
+    another busy process). The run starts from a warm interpreter (tests/warm_launcher.py).
     """
     if env is None:
-        env = dict(os.environ)
-        env.setdefault('OMP_NUM_THREADS', '1')
-        env.setdefault('MKL_NUM_THREADS', '1')
+        env = one_thread_env()
     cmd = [sys.executable, osp.join(REPO_ROOT, 'tools', 'train.py'), str(config_path),
            '--work-dir', str(work_dir), *extra]
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    proc = warm_launcher.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True,
+                             timeout=timeout, env=env)
     if proc.returncode != 0:
         raise AssertionError(f'{" ".join(cmd)} failed:\n{proc.stdout[-3000:]}\n'
                              f'{proc.stderr[-6000:]}')

@@ -69,18 +69,19 @@ def test_quick_grid_scores_every_method(quick_peta):
 def test_quick_grid_table_and_readme(quick_peta, capsys):
     work, argv, _, readme = quick_peta
     # every unit is cached: a rerun launches no stock tool
-    original = subprocess.run
+    # (orchestration.run is the one way the scripts start a stock tool)
+    original = bench.orch.run
 
     def refuse(cmd, *args, **kwargs):
         if 'tools/train.py' in cmd or 'tools/test.py' in cmd:
             raise AssertionError(f'cached unit ran again: {cmd}')
         return original(cmd, *args, **kwargs)
 
-    bench.subprocess.run = refuse
+    bench.orch.run = refuse
     try:
         records = bench.main(argv)
     finally:
-        bench.subprocess.run = original
+        bench.orch.run = original
     assert len(records) == len(PETA_ROWS)
     out = capsys.readouterr().out
     for row in PETA_ROWS:

@@ -105,8 +105,10 @@ def test_stock_test_tool_scores_a_checkpoint(runs, tmp_path):
     """tools/test.py (the stock script from the mmpretrain wheel) evaluates a probe checkpoint
     with the paper metric and dumps the metrics."""
     import pickle
-    import subprocess
     import sys
+
+    from tests import warm_launcher
+    from tests.tiny_run import one_thread_env
 
     checkpoint = osp.join(runs['straight'], 'iter_4.pth')
     cfg = make_tiny(Config.fromfile(osp.join(REPO_ROOT, PROBE)), runs['data'], str(tmp_path),
@@ -115,11 +117,11 @@ def test_stock_test_tool_scores_a_checkpoint(runs, tmp_path):
     cfg.dump(str(path))
     run_stock_train(path, tmp_path)
     out = tmp_path / 'metrics.pkl'
-    proc = subprocess.run(
+    proc = warm_launcher.run(
         [sys.executable, osp.join(REPO_ROOT, 'tools', 'test.py'), str(path),
          str(tmp_path / 'epoch_1.pth'), '--work-dir', str(tmp_path), '--out', str(out),
          '--out-item', 'metrics'],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, env=one_thread_env())
     assert proc.returncode == 0, proc.stderr[-3000:]
     with open(out, 'rb') as f:
         metrics = pickle.load(f)
