@@ -2,8 +2,10 @@
 """Fixtures of the safety tests (issue 13, findings 1 and 9).
 
 ``run_tool`` runs this repository's ``tools/train.py`` / ``tools/test.py`` in a fresh Python
-process, as a user would. (Forking the test process instead saves the imports but deadlocks:
-a fork of a process whose torch thread pool is running can hang in the child.)
+process, as a user would: these checks concern what a process does from its start, so they
+do not use the warm server of tests/warm_launcher.py. (Forking the test process itself would
+save the imports but can deadlock: a fork of a process whose torch thread pool is running can
+hang in the child.)
 """
 import os
 import os.path as osp
