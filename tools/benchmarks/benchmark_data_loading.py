@@ -4,9 +4,13 @@
 Does the loader, with the workers a config sets, keep up with the training step? Each config
 is built with ``Runner.from_cfg`` (as mmpretrain's ``tools/train.py`` does), with its own data
 loader (workers, batch size, pipeline), model, optimiser and hooks, and trained for a few
-iterations on the real photos; only what would blur the measurement is changed: an
-iteration-based loop of ``--warmup`` + ``--iters`` iterations instead of the epochs, no
-validation, no checkpoints, no logging, no learning-rate schedule, a temporary work dir.
+iterations on the real photos in its own epoch loop (a small data set such as coco128 starts
+a new epoch every few iterations, with the config's persistent workers, and pays that as it
+would in training), stopped after ``--warmup`` + ``--iters`` iterations; only what would blur
+the measurement is changed: no validation, no checkpoints, no logging, no learning-rate
+schedule, a temporary work dir. (An iteration-based loop over an epoch sampler would be
+wrong here: mmengine's ``_InfiniteDataloaderIterator`` sleeps 2 s at every epoch end, which
+training in epochs never does.)
 
 The wait is the quantity ``benchmark_real_photos.py`` reports as "loader wait": mmengine's
 ``IterTimerHook`` records per iteration ``data_time`` (the loop waiting for the next batch)
@@ -131,9 +135,9 @@ def build_config(name, args, work_dir):
     loader.dataset.data_root = osp.join(osp.abspath(args.data_root), folder) + '/'
     if args.batch_size:
         loader.batch_size = args.batch_size
-    # an iteration loop re-iterates the loader at each epoch end (persistent workers carry
-    # over), so small data sets (coco128: a few batches per epoch) pay their epoch starts
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=args.warmup + args.iters)
+    # the config's own epoch loop, stopped by _StopAfter once the timed iterations are done
+    # (every epoch has at least one iteration, so this many epochs are always enough)
+    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=args.warmup + args.iters)
     for key in ('val_dataloader', 'val_evaluator', 'val_cfg', 'test_dataloader',
                 'test_evaluator', 'test_cfg'):
         cfg[key] = None
@@ -143,6 +147,25 @@ def build_config(name, args, work_dir):
     cfg.default_hooks.logger = None
     cfg.log_level = 'WARNING'
     return cfg
+
+
+class _Enough(Exception):
+    """Raised by :class:`_StopAfter` to end the timed run mid-epoch."""
+
+
+def _stop_after(iterations):
+    """A hook that ends training after ``iterations`` iterations (an epoch loop cannot be
+    told to stop inside an epoch)."""
+    from mmengine.hooks import Hook
+
+    class _StopAfter(Hook):
+        priority = 'LOWEST'  # after IterTimerHook has recorded the iteration
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            if runner.iter + 1 >= iterations:
+                raise _Enough
+
+    return _StopAfter()
 
 
 def measure(name, args, work_root):
@@ -161,7 +184,11 @@ def measure(name, args, work_root):
 
     cfg = build_config(name, args, osp.join(work_root, name))
     runner = Runner.from_cfg(cfg)
-    runner.train()
+    runner.register_hook(_stop_after(args.warmup + args.iters))
+    try:
+        runner.train()
+    except _Enough:
+        pass
     hub = runner.message_hub
     waits = np.asarray(hub.get_scalar('train/data_time').data[0][args.warmup:], dtype=float)
     times = np.asarray(hub.get_scalar('train/time').data[0][args.warmup:], dtype=float)
