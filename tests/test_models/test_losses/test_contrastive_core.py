@@ -108,3 +108,26 @@ def test_losses_agree_where_their_positive_sets_coincide():
         ImageAwareLoss(tau, 0.05, form='supcon')(q, k, torch.zeros(6, dtype=torch.long),
                                                  torch.zeros(10, dtype=torch.long)),
         same * tau / 0.05)
+
+
+def test_label_counts_and_sums_of_sparse_labels_equal_the_dense_ones():
+    """Sparse COO labels, coalesced or not (a repeated entry adds up, as in COO), give the
+    dense labels' per-class counts and key sums."""
+    from mlcl_plugin.models.losses.contrastive_core import label_counts, label_sums
+
+    gen = torch.Generator().manual_seed(0)
+    labels = (torch.rand(40, 300, generator=gen) < 0.03).float()
+    keys = torch.randn(40, 8, generator=gen, dtype=torch.float64)
+    rows, cols = labels.nonzero(as_tuple=True)
+    # the same entries split in two halves of value 0.5, left uncoalesced
+    split = torch.sparse_coo_tensor(torch.stack([torch.cat([rows, rows]),
+                                                 torch.cat([cols, cols])]),
+                                    torch.full((2 * len(rows), ), 0.5), labels.shape,
+                                    check_invariants=True)
+    assert not split.is_coalesced()
+    for sparse in (labels.to_sparse(), split):
+        torch.testing.assert_close(label_counts(sparse), labels.sum(0))
+        ours = label_sums(sparse, keys)
+        torch.testing.assert_close(ours.counts, labels.double().sum(0))
+        torch.testing.assert_close(ours.sums, labels.double().t() @ keys)
+        assert ours.counts.dtype == keys.dtype
