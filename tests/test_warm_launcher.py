@@ -13,6 +13,20 @@ from tests.tiny_run import REPO_ROOT, one_thread_env
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 
 
+@pytest.fixture
+def cold_calls(monkeypatch):
+    """The commands that went to ``subprocess.run`` (cold) during the test."""
+    calls = []
+    original = subprocess.run
+
+    def spy(cmd, **kwargs):
+        calls.append(cmd)
+        return original(cmd, **kwargs)
+
+    monkeypatch.setattr(warm_launcher.subprocess, 'run', spy)
+    return calls
+
+
 def test_warm_run_prints_and_exits_as_a_fresh_process():
     cmd = [sys.executable, TRAIN, '--help']
     warm = warm_launcher.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True,
@@ -57,15 +71,8 @@ def test_timeout_kills_the_run_and_the_server_serves_the_next(tmp_path):
     assert proc.stdout.startswith('usage: train.py')
 
 
-def test_what_it_cannot_serve_runs_cold(monkeypatch):
-    calls = []
-    original = subprocess.run
-
-    def spy(cmd, **kwargs):
-        calls.append(cmd)
-        return original(cmd, **kwargs)
-
-    monkeypatch.setattr(warm_launcher.subprocess, 'run', spy)
+def test_what_it_cannot_serve_runs_cold(cold_calls):
+    calls = cold_calls
     # not a stock tool
     proc = warm_launcher.run([sys.executable, '-c', 'print(7)'], capture_output=True,
                              text=True)
@@ -84,20 +91,13 @@ def test_what_it_cannot_serve_runs_cold(monkeypatch):
     assert len(calls) == 3
 
 
-def test_a_server_with_a_running_thread_pool_is_not_used(monkeypatch):
+def test_a_server_with_a_running_thread_pool_is_not_used(cold_calls):
     """Without OMP_NUM_THREADS=1, importing torch starts a second thread: the server refuses
     to fork and every run goes cold (no hang)."""
     env = one_thread_env()
     env.pop('OMP_NUM_THREADS')
     env.pop('MKL_NUM_THREADS')
-    calls = []
-    original = subprocess.run
-
-    def spy(cmd, **kwargs):
-        calls.append(cmd)
-        return original(cmd, **kwargs)
-
-    monkeypatch.setattr(warm_launcher.subprocess, 'run', spy)
+    calls = cold_calls
     proc = warm_launcher.run([sys.executable, TRAIN, '--help'], cwd=REPO_ROOT,
                              capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0
