@@ -2,9 +2,9 @@
 """A drop-in for ``subprocess.run`` that starts ``tools/train.py`` / ``tools/test.py`` from a
 warm interpreter (tests only).
 
-Why: the suite runs the stock tools some 150 times, and every fresh interpreter spends about
-4 s of CPU importing torch, mmengine, mmpretrain and the plugin before it reads its config; on
-the 2-core CI machine that was about half of the suite's time.
+Why: the suite runs the stock tools for every tiny config run and every benchmark unit it
+tests, and every fresh interpreter spends seconds of CPU importing torch, mmengine, mmpretrain
+and the plugin before it reads its config.
 
 How: per distinct environment, one server process (a "zygote") is started with exactly that
 environment, imports what ``tools/train.py`` and the stock script import anyway, and then
@@ -79,7 +79,6 @@ def _serve():
 
 
 def _child(request):
-    import atexit as child_atexit
     import runpy
     import traceback
 
@@ -113,7 +112,7 @@ def _child(request):
         code = 1
     finally:
         try:
-            child_atexit._run_exitfuncs()
+            atexit._run_exitfuncs()
             sys.stdout.flush()
             sys.stderr.flush()
         finally:
