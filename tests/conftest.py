@@ -20,6 +20,17 @@ def _shared_data_root():
     return osp.join(osp.dirname(REPO_ROOT), 'shared', 'data')
 
 
+def pytest_configure(config):
+    """In the controlling process, before pytest-xdist starts its workers: import yapf once.
+
+    The first ``import mmengine`` on a machine writes yapf's grammar pickle to the user cache;
+    two workers collecting at once on a fresh CI machine could read it half-written
+    (``EOFError: Ran out of input`` while collecting).
+    """
+    if not hasattr(config, 'workerinput'):
+        import yapf  # noqa: F401
+
+
 @pytest.fixture(scope='session', autouse=True)
 def _warm_stock_tools():
     """The benchmark scripts under test start tools/train.py and tools/test.py from a warm

@@ -12,6 +12,11 @@ NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 
+# The first `import mmengine` on a machine writes yapf's grammar pickle to the user cache; several
+# workers doing that at once can read a half-written file ("EOFError: Ran out of input"). One
+# process writes it here, before any worker starts.
+${PYTHON:-python} -c 'import yapf' || exit 1
+
 PYTHONPATH="$(dirname $0)/..":$PYTHONPATH \
 ${PYTHON:-python} -m torch.distributed.run \
     --nnodes=$NNODES \

@@ -15,6 +15,11 @@ CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
 PY_ARGS=${@:5}
 
+# The first `import mmengine` on a machine writes yapf's grammar pickle to the user cache; several
+# workers doing that at once can read a half-written file ("EOFError: Ran out of input"). One
+# process writes it here, before any worker starts.
+${PYTHON:-python} -c 'import yapf' || exit 1
+
 PYTHONPATH="$(dirname $0)/..":$PYTHONPATH \
 srun -p ${PARTITION} \
     --job-name=${JOB_NAME} \
