@@ -7,7 +7,10 @@ a queue of K keys of width D), measured side by side in one run, one thread by d
 * ``step``: everything a MulSupCon step adds to MoCo. Ours: :class:`LabelMemoryBank` (gather,
   reference set with the per-class key sums it maintains, or with the labels for a queue too
   small for the sums to pay, as ``MultiLabelMoCo`` chooses; enqueue) then
-  :class:`MulSupConHead` forward + backward. Peer: mmpretrain's MoCo v2 step on the same
+  :class:`MulSupConHead` forward + backward, with the batch's labels in the form
+  ``MultiLabelMoCo`` hands them on CPU (sparse COO with the sums, else dense; made before the
+  timed step, as the data pipeline would). The bank starts in the steady state of training:
+  one pass of steps over the queue is made first. Peer: mmpretrain's MoCo v2 step on the same
   tensors: positive and negative logits against a plain key queue, mmpretrain's
   ``ContrastiveHead`` (InfoNCE) forward + backward, enqueue.
 * ``loss``: :class:`MulSupConLoss` alone given the ``(B + K) x C`` key labels (dense, and
@@ -110,8 +113,16 @@ class Cell:
             self.bank.filled.fill_(queue)
             self.bank._ptr, self.bank._filled = 0, queue
             self.head = MulSupConHead(temperature=temperature)
-            # the choice MultiLabelMoCo makes: per-class key sums from a large enough queue
+            # the choice MultiLabelMoCo makes: per-class key sums from a large enough queue,
+            # then on CPU the batch's labels as sparse COO (the stored labels only); like the
+            # dense ones they are built outside the timed step
             self.as_sums = queue * classes >= BaseMoCo.label_sums_min_entries
+            self.bank_labels = [y.to_sparse() if self.as_sums else y for _, _, y in self.pool]
+            # Steady state of training: after one pass over the queue the bank knows the label
+            # positions of every block it overwrites (the first K / B steps look them up).
+            for i in range(-(-queue // batch)):
+                self.bank(self.pool[i % len(self.pool)][1], self.bank_labels[i % len(self.pool)],
+                          as_sums=self.as_sums)
         if 'step_peer' in methods:
             self.peer_queue = queue_keys.t().contiguous()  # D x K, mmpretrain's layout
             self.peer_ptr = 0
@@ -134,7 +145,8 @@ class Cell:
         return q.clone().requires_grad_(), k, y
 
     def step_ours(self):
-        q, k, y = self._next()
+        y = self.bank_labels[self.turn % len(self.pool)]
+        q, k, _ = self._next()
         ref_keys, ref_labels = self.bank(k, y, as_sums=self.as_sums)
         self.head.loss(q, ref_keys, y, ref_labels)['loss'].backward()
 

@@ -68,8 +68,8 @@ class MulSupConHead(BaseModule):
             query (Tensor): ``B x D`` normalised queries (with gradient).
             keys (Tensor): ``K x D`` normalised keys, identical on every rank (the algorithm
                 gathers them).
-            query_labels (Tensor): ``B x C`` multi-hot (or ``(B,)`` class indices with
-                ``positives='supcon'``).
+            query_labels (Tensor): ``B x C`` multi-hot, dense or sparse COO (or ``(B,)``
+                class indices with ``positives='supcon'``).
             key_labels (Tensor | LabelSums): ``K x C`` multi-hot (dense or sparse COO; or
                 ``(K,)``), or with ``positives='mulsupcon'`` their per-class key sums and
                 counts (``C x D``, ``(C,)``).
@@ -87,7 +87,13 @@ class MulSupConHead(BaseModule):
                                                    self_index)
         loss = self.loss_weight * total / global_mean_factor(count)
         with torch.no_grad():
-            if query_labels.dim() == 2:
+            if query_labels.dim() == 2 and query_labels.is_sparse:
+                per_label = label_counts(key_labels)  # C, from counts: no K x C tensor
+                yq = query_labels.coalesce()
+                values = yq.values().to(torch.float32)  # the stored entries only
+                keys_per_label = ((values * per_label[yq.indices()[1]]).sum()
+                                  / values.sum().clamp_min(1))
+            elif query_labels.dim() == 2:
                 yq = query_labels.to(torch.float32)  # B x C
                 per_label = label_counts(key_labels)  # C, from counts: no K x C tensor
                 keys_per_label = (yq @ per_label).sum() / yq.sum().clamp_min(1)

@@ -234,14 +234,14 @@ def label_set_terms(query: torch.Tensor, log_den: torch.Tensor, query_labels: to
 
     with :math:`W_{ij} = w_{ij} y_{ij} / n_j` and :math:`a_i = \sum_j w_{ij} y_{ij}`; the weight
     is 1 (the mean over pairs) or :math:`1 / |y_i|` (``per_anchor_mean``, Eq. 6). Only
-    :math:`W M` (``B x D``) touches the label sums: on CPU it gathers the sums of the anchors'
-    labels (the cost follows the labels present, not ``B x C x D``); elsewhere a dense product
-    avoids the host sync of ``nonzero``.
+    :math:`W M` (``B x D``) touches the label sums: with sparse labels, and on CPU, it gathers
+    the sums of the anchors' labels (the cost follows the labels present, not ``B x C x D``);
+    dense labels elsewhere take a dense product, which avoids the host sync of ``nonzero``.
 
     Args:
         query (Tensor): ``B x D`` anchors (compute dtype).
         log_den (Tensor): ``(B,)`` :math:`\mathrm{lse}_i = \log \sum_b e^{s_{ib}}` over all keys.
-        query_labels (Tensor): ``B x C`` 0/1 labels of the anchors.
+        query_labels (Tensor): ``B x C`` 0/1 labels of the anchors, dense or sparse COO.
         sums (LabelSums): the keys' per-label sums (``C x D``, any float dtype: only the rows
             used are cast) and counts (``(C,)``, compute dtype).
         temperature (float): :math:`\tau`.
@@ -258,12 +258,21 @@ def label_set_terms(query: torch.Tensor, log_den: torch.Tensor, query_labels: to
     num_anchors = query.shape[0]
     if gather is None:
         gather = query.device.type == 'cpu'
-    if gather:
-        # No host sync to avoid on CPU: work on the anchors' labels only.
-        rows, cols = query_labels.nonzero(as_tuple=True)  # one pass over B x C
+    if query_labels.is_sparse or gather:
+        # Work on the anchors' labels only: sparse labels list them already (no pass over
+        # B x C, no host sync on any device); on CPU one nonzero finds them (no sync to avoid).
+        if query_labels.is_sparse:
+            query_labels = query_labels.coalesce()
+            rows, cols = query_labels.indices()
+            entry = query_labels.values().to(dtype)  # 1 (a stored 0 contributes nothing)
+        else:
+            rows, cols = query_labels.nonzero(as_tuple=True)  # one pass over B x C
+            entry = None
         valid = has_pos[cols].to(dtype)  # per (anchor, label) entry
-        pairs = query.new_zeros(num_anchors).index_add_(0, rows, valid)  # B: valid pairs
         weight = inv_n[cols]
+        if entry is not None:
+            valid, weight = valid * entry, weight * entry
+        pairs = query.new_zeros(num_anchors).index_add_(0, rows, valid)  # B: valid pairs
         if per_anchor_mean:
             weight = weight / pairs.clamp_min(1)[rows]
         pulled = query.new_zeros(query.shape).index_add(

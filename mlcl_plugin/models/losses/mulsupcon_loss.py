@@ -173,7 +173,8 @@ class MulSupConLoss(ContrastiveLoss):
             keys (Tensor): keys, ``K x D``, L2-normalised (usually the batch's own keys
                 followed by a queue).
             query_labels (Tensor): multi-hot anchor labels ``B x C``, bool or 0/1 of any
-                dtype (not validated: that would need a host sync). For ``positives='supcon'``
+                dtype (not validated: that would need a host sync), dense or sparse COO
+                (``'mulsupcon'`` then reads only the stored entries). For ``positives='supcon'``
                 also integer class indices of shape ``(B,)`` (negative = no label).
             key_labels (Tensor | LabelSums): key labels, ``K x C`` (or ``(K,)`` for
                 ``'supcon'``), same encoding as ``query_labels``, dense or sparse COO; for
@@ -224,7 +225,8 @@ class MulSupConLoss(ContrastiveLoss):
         if query_labels.dim() == 1:  # 'supcon' with class indices
             same = query_labels[:, None] == key_labels[None, :]  # B x K
             return same & (query_labels >= 0)[:, None]
-        yq = query_labels.float()  # B x C
+        yq = query_labels.to_dense() if query_labels.is_sparse else query_labels
+        yq = yq.float()  # B x C
         # these positive sets depend on the anchor, so they need the labels of every key
         yk = key_labels.to_dense().float() if key_labels.is_sparse else key_labels.float()
         # Shared-label counts are small integers, exact in float32.

@@ -143,6 +143,13 @@ class BaseMoCo(BaseSelfSupervisor):
             keys = batch_unshuffle_ddp(keys, idx_unshuffle)
         return keys
 
+    @property
+    def uses_label_sums(self) -> bool:
+        """Whether :meth:`reference_set` returns the reference labels as per-class key sums."""
+        num_classes = self.label_queue.num_classes
+        return (num_classes is not None and getattr(self.head, 'uses_label_sums', False)
+                and self.queue_len * num_classes >= self.label_sums_min_entries)
+
     def reference_set(self,
                       keys: torch.Tensor,
                       labels: torch.Tensor,
@@ -172,11 +179,8 @@ class BaseMoCo(BaseSelfSupervisor):
         # which the queue maintains, instead of (G*N + V) x C labels, once the queue's labels
         # are large enough for that to pay (below, the few fixed-cost ops of the bookkeeping
         # cost more than the dense K x C product).
-        num_classes = self.label_queue.num_classes
-        as_sums = (num_classes is not None and getattr(self.head, 'uses_label_sums', False)
-                   and self.queue_len * num_classes >= self.label_sums_min_entries)
         ref_keys, ref_labels = self.label_queue(keys, labels, describe_row=describe_row,
-                                                as_sums=as_sums)
+                                                as_sums=self.uses_label_sums)
         num = keys.shape[0]
         first = get_rank() * num if self.label_queue.gather_distributed else 0
         pair_index = torch.arange(first, first + num, device=keys.device)

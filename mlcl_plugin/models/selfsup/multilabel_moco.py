@@ -141,7 +141,12 @@ class MultiLabelMoCo(BaseMoCo):
             raise ValueError('MultiLabelMoCo needs two views per sample: use MultiView('
                              'num_views=2, ...) in the pipeline')
         im_q, im_k = inputs[0], inputs[1]
-        labels = multi_hot_from_samples(data_samples, self.num_classes, device=im_q.device)
+        # With per-class key sums on CPU, the queue and the head read only the batch's stored
+        # labels: sparse labels spare them every pass over B x C (they matter at thousands of
+        # classes). Elsewhere the dense form avoids the host syncs of sparse indexing.
+        labels = multi_hot_from_samples(
+            data_samples, self.num_classes, device=im_q.device,
+            sparse=self.uses_label_sums and im_q.device.type == 'cpu')
         q = self.encode_queries(im_q)  # B x D
         k = self.encode_keys(im_k)  # B x D
         # (G*B + V) x D keys and (G*B + V) x C labels, identical on every rank

@@ -73,6 +73,25 @@ def _ring_order(ptr: int, filled: int, cap: int) -> torch.Tensor:
     return torch.cat([torch.arange(ptr, cap), torch.arange(0, ptr)])
 
 
+def _label_pairs(labels: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``(rows, classes)`` of the nonzero entries of ``N x C`` labels, as ``nonzero`` gives
+    them: from the stored entries of sparse COO labels (no pass over ``N x C``), else one
+    ``nonzero``."""
+    if not labels.is_sparse:
+        return labels.nonzero(as_tuple=True)
+    labels = labels.coalesce()
+    idx = labels.indices()[:, labels.values() != 0]  # a stored 0 is no label
+    return idx[0], idx[1]
+
+
+def _dense_labels(pairs: Tuple[torch.Tensor, torch.Tensor], shape: Tuple[int, int],
+                  dtype: torch.dtype) -> torch.Tensor:
+    """``N x C`` 0/1 labels with ones at ``pairs`` (rows, classes)."""
+    out = torch.zeros(shape, dtype=dtype, device=pairs[0].device)
+    out[pairs] = 1
+    return out
+
+
 def _fit_queue_state(state_dict: Dict[str, torch.Tensor], full: Sequence[str],
                      shown: Sequence[str], buffers: Sequence[torch.Tensor], owner: str,
                      options: Sequence[str]) -> Dict[str, torch.Tensor]:
@@ -163,8 +182,8 @@ def _check_before_enqueue(keys: torch.Tensor, labels: torch.Tensor, owner: str,
 
     Args:
         keys (Tensor): ``N x D`` keys about to be enqueued (``N = G*B``, rank-major).
-        labels (Tensor): ``N x C`` multi-hot labels (or ``(N,)`` ids with
-            ``binary_labels=False``).
+        labels (Tensor): ``N x C`` multi-hot labels, dense or sparse COO (or ``(N,)`` ids
+            with ``binary_labels=False``).
         owner (str): the module's name for messages.
         world_size (int): ``G``, to name the rank and sample of a bad row. Defaults to 1.
         binary_labels (bool): also require labels in {0, 1}. Defaults to True.
@@ -181,7 +200,10 @@ def _check_before_enqueue(keys: torch.Tensor, labels: torch.Tensor, owner: str,
     keys = keys.detach()
     bad = [~torch.isfinite(keys).all()]
     check_labels = binary_labels and labels.dtype != torch.bool
-    if check_labels and nonzero is not None:
+    if check_labels and labels.is_sparse:  # the stored entries only
+        values = labels.coalesce().values()
+        bad.append(((values != 0) & (values != 1)).any())
+    elif check_labels and nonzero is not None:
         bad.append((labels[nonzero] != 1).any())
     elif check_labels:
         bad.append(((labels != 0) & (labels != 1)).any())
@@ -206,6 +228,8 @@ def _check_before_enqueue(keys: torch.Tensor, labels: torch.Tensor, owner: str,
             '(and every checkpoint written before) is unaffected. The key encoder produced '
             'non-finite features: check the input data of these samples and the losses of '
             'the previous iterations (learning rate, mixed precision)')
+    if labels.is_sparse:
+        labels = labels.to_dense()
     soft = (labels != 0) & (labels != 1)
     rows = soft.reshape(len(soft), -1).any(dim=1).nonzero().flatten().tolist()
     row_soft = soft[rows[0]].reshape(-1)
@@ -471,8 +495,9 @@ class LabelMemoryBank(nn.Module):
             keys (Tensor): this rank's keys, ``B x D`` (normalise them first for cosine
                 similarities).
             labels (Tensor): their labels: ``B x C`` multi-hot (0/1, any dtype; other values
-                are rejected by the enqueue), or ``(B,)`` integer ids with
-                ``num_classes=None``.
+                are rejected by the enqueue), dense or sparse COO (with ``as_sums`` on one
+                process only the stored entries are read: no pass over ``B x C``), or
+                ``(B,)`` integer ids with ``num_classes=None``.
             update (bool): write the gathered batch into the bank. Defaults to True.
             describe_row (callable, optional): names row ``r`` of the gathered batch in error
                 messages (default ``'rank g sample i'``, ``'sample i'`` on one process).
@@ -512,6 +537,11 @@ class LabelMemoryBank(nn.Module):
         if as_sums and self.num_classes is None:
             raise ValueError(f'{self.name}: as_sums needs multi-hot labels (num_classes=C); '
                              'this bank stores one id per key')
+        if labels.is_sparse and not (as_sums and (not self.gather_distributed
+                                                  or get_world_size() == 1)):
+            # the reference labels and the all-gather need them dense; only the sums of one
+            # process read just the stored entries
+            labels = labels.to_dense()
         batch_keys, batch_labels = self.gather(keys, labels)  # N x D, N x C
         valid = self.num_valid
         if valid:
@@ -522,7 +552,7 @@ class LabelMemoryBank(nn.Module):
         nonzero = None
         folded = False
         if as_sums:
-            nonzero = batch_labels.nonzero(as_tuple=True)  # the batch's stored labels
+            nonzero = _label_pairs(batch_labels)  # the batch's stored labels
             rows, cls = nonzero
             # float64 like the maintained sums; the loss casts only the rows it gathers
             batch_rows = batch_keys[rows].to(torch.float64)
@@ -630,7 +660,8 @@ class LabelMemoryBank(nn.Module):
 
         Args:
             keys (Tensor): ``N x D`` keys, gathered in rank order.
-            labels (Tensor): ``N x C`` multi-hot labels or ``(N,)`` ids.
+            labels (Tensor): ``N x C`` multi-hot labels (dense or sparse COO) or ``(N,)``
+                ids.
             describe_row (callable, optional): names row ``r`` in error messages.
             nonzero (tuple[Tensor, Tensor], optional): ``labels.nonzero(as_tuple=True)``
                 when the caller has it (spares a pass over the labels). Defaults to None.
@@ -641,6 +672,9 @@ class LabelMemoryBank(nn.Module):
         """
         if not _batch_in_sums:  # else forward checked the batch before adding it to the sums
             self._check(keys, labels, describe_row, nonzero)
+        if labels.is_sparse:  # the queue stores dense rows: write them from the stored entries
+            nonzero = _label_pairs(labels) if nonzero is None else nonzero
+            labels = _dense_labels(nonzero, tuple(labels.shape), self.labels.dtype)
         num = keys.shape[0]
         maintain = self.num_classes is not None and self._sums_ready
         if maintain:

@@ -6,7 +6,7 @@ import torch
 
 
 def multi_hot_from_samples(data_samples: List, num_classes: int,
-                           device=None) -> torch.Tensor:
+                           device=None, sparse: bool = False) -> torch.Tensor:
     """Stack the samples' labels into a ``B x C`` float multi-hot matrix.
 
     ``gt_score`` (already multi-hot, e.g. from ``ClsDataPreprocessor(to_onehot=True)``) is used
@@ -17,12 +17,15 @@ def multi_hot_from_samples(data_samples: List, num_classes: int,
         data_samples (list[DataSample]): the batch.
         num_classes (int): C.
         device: where to put the result; defaults to the labels' device.
+        sparse (bool): return a coalesced sparse COO tensor (the same values) built from the
+            class indices directly, so that its consumers read the stored labels without a
+            pass over ``B x C``. Defaults to False.
 
     Returns:
-        Tensor: ``B x C`` multi-hot, float32. ``gt_score`` is returned as given: soft targets
-        (label smoothing, Mixup) stay soft here, and the label queues of ``MultiLabelMoCo`` and
-        ``LabelMemoryBank`` reject values other than 0/1 with a message naming the sample and
-        the values (a uint8 queue would truncate them to 0).
+        Tensor: ``B x C`` multi-hot, float32, dense or sparse COO. ``gt_score`` is returned
+        as given: soft targets (label smoothing, Mixup) stay soft here, and the label queues
+        of ``MultiLabelMoCo`` and ``LabelMemoryBank`` reject values other than 0/1 with a
+        message naming the sample and the values (a uint8 queue would truncate them to 0).
 
     Raises:
         ValueError: when a sample has no label field, a ``gt_score`` of the wrong width, or a
@@ -36,7 +39,8 @@ def multi_hot_from_samples(data_samples: List, num_classes: int,
         if scores.shape[1] != num_classes:
             raise ValueError(f'gt_score has {scores.shape[1]} classes but num_classes is '
                              f'{num_classes}')
-        return scores.to(device) if device is not None else scores
+        scores = scores.to(device) if device is not None else scores
+        return scores.to_sparse() if sparse else scores
     missing = [i for i, s in enumerate(data_samples) if 'gt_label' not in s]
     if missing:
         raise ValueError(
@@ -52,6 +56,16 @@ def multi_hot_from_samples(data_samples: List, num_classes: int,
             raise ValueError(f'label index {int(flat[bad][0])} is outside [0, {num_classes}): '
                              'num_classes disagrees with the dataset')
     rows = torch.repeat_interleave(torch.arange(len(labels)), counts).to(flat.device)
+    if sparse:
+        # coalescing sums a class listed twice for a sample: its value is set back to 1
+        pairs = torch.sparse_coo_tensor(torch.stack([rows, flat]),
+                                        torch.ones(len(flat), device=flat.device),
+                                        (len(labels), num_classes),
+                                        check_invariants=True).coalesce().indices()
+        out = torch.sparse_coo_tensor(pairs, torch.ones(pairs.shape[1], device=flat.device),
+                                      (len(labels), num_classes), is_coalesced=True,
+                                      check_invariants=False)
+        return out.to(device) if device is not None else out
     out = torch.zeros(len(labels), num_classes, device=flat.device)
     out[rows, flat] = 1.0
     return out.to(device) if device is not None else out

@@ -367,3 +367,37 @@ def test_meta_tensors_label_sums_no_sync():
     sums = LabelSums(torch.empty(5, 4, device='meta'), torch.empty(5, device='meta'))
     for weighting in WEIGHTINGS:
         MulSupConLoss(0.1, weighting=weighting)(query, keys, ql, sums).backward()
+
+
+def _with_stored_zero(labels):
+    """``labels`` as sparse COO with one explicitly stored 0 entry (no label)."""
+    sparse = labels.float().to_sparse().coalesce()
+    rows, cols = (labels == 0).nonzero(as_tuple=True)
+    indices = torch.cat([sparse.indices(), torch.stack([rows[:1], cols[:1]])], dim=1)
+    values = torch.cat([sparse.values(), torch.zeros(1)])
+    return torch.sparse_coo_tensor(indices, values, labels.shape, check_invariants=True)
+
+
+@pytest.mark.parametrize(('positives', 'weighting', 'seed'),
+                         [(p, w, s) for p in ('mulsupcon', 'all', 'any') for w in WEIGHTINGS
+                          for s in range(2)])
+def test_sparse_query_labels_match_dense(positives, weighting, seed):
+    # Sparse COO anchor labels (the form MultiLabelMoCo passes with the label queue's sums)
+    # give the dense loss and gradient, whatever the key labels' form; a stored 0 is no label.
+    from mlcl_plugin.models.losses.contrastive_core import label_sums
+
+    query, keys, ql, kl = make_batch(seed, own_keys=True)
+    loss_fn = MulSupConLoss(temperature=0.2, positives=positives, weighting=weighting)
+    ref_q = query.clone().requires_grad_()
+    ref = loss_fn(ref_q, keys, ql, kl)
+    ref.backward()
+    key_forms = [kl, kl.to_sparse()]
+    if positives == 'mulsupcon':
+        key_forms.append(label_sums(kl, keys))
+    for sparse_ql in (ql.to_sparse(), _with_stored_zero(ql)):
+        for key_labels in key_forms:
+            q = query.clone().requires_grad_()
+            ours = loss_fn(q, keys, sparse_ql, key_labels)
+            torch.testing.assert_close(ours, ref, atol=1e-6, rtol=1e-6)
+            ours.backward()
+            torch.testing.assert_close(q.grad, ref_q.grad, atol=1e-6, rtol=1e-6)

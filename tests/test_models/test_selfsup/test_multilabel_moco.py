@@ -409,3 +409,28 @@ def test_label_sums_are_used_from_a_large_enough_queue():
     large = build_moco(queue_len=small.label_sums_min_entries // 4)  # C = 4
     large.loss(*make_batch(0, 4))
     assert large.label_queue._sums_ready
+
+
+def test_label_sums_path_hands_sparse_labels_on_cpu():
+    # With the queue's per-class sums, the batch's labels reach the queue and the head as
+    # sparse COO (read through their stored entries); without the sums they stay dense.
+    seen = []
+
+    def spy(model):
+        loss = model.head.loss
+
+        def wrapped(query, keys, query_labels, key_labels, **kwargs):
+            seen.append(query_labels.is_sparse)
+            return loss(query, keys, query_labels, key_labels, **kwargs)
+        model.head.loss = wrapped
+
+    torch.manual_seed(0)
+    summed = build_moco(queue_len=10, queue_mode='always')
+    summed.label_sums_min_entries = 0
+    dense = build_moco(queue_len=10, queue_mode='always')
+    dense.label_sums_min_entries = 1 << 40
+    for model in (summed, dense):
+        spy(model)
+        views, samples = make_batch(0, 4)
+        model.loss(views, samples)
+    assert seen == [True, False]

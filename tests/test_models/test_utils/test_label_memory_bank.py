@@ -460,3 +460,51 @@ def test_label_sums_need_multi_hot_labels():
     bank = LabelMemoryBank(size=(6, 4), num_classes=None)
     with pytest.raises(ValueError, match='as_sums needs multi-hot labels'):
         bank(torch.randn(2, 4), torch.tensor([0, 1]), as_sums=True)
+
+
+@pytest.mark.parametrize('mode', ['full', 'always'])
+@pytest.mark.parametrize(('cap', 'batch'), [(12, 4), (10, 4), (3, 4)])
+@pytest.mark.parametrize('as_sums', [True, False])
+def test_sparse_labels_match_dense_labels(mode, cap, batch, as_sums):
+    # Sparse COO labels (read through their stored entries with as_sums) give the same
+    # reference set, sums and stored queue as the dense labels, across wrap-arounds.
+    dense = LabelMemoryBank(size=(cap, 4), num_classes=3, mode=mode)
+    sparse = LabelMemoryBank(size=(cap, 4), num_classes=3, mode=mode)
+    sparse.load_state_dict(dense.state_dict())  # the same random initial keys
+    for step, (keys, labels) in enumerate(_batches(9, batch, seed=11)):
+        ref_k, ref_y = dense(keys, labels, as_sums=as_sums)
+        # every other step with an explicitly stored 0 (no label)
+        sparse_labels = labels.to_sparse()
+        if step % 2:
+            rows, cols = (labels == 0).nonzero(as_tuple=True)
+            sparse_labels = torch.sparse_coo_tensor(
+                torch.cat([sparse_labels.indices(), torch.stack([rows[:1], cols[:1]])], 1),
+                torch.cat([sparse_labels.values(), torch.zeros(1)]), labels.shape,
+                check_invariants=True)
+        out_k, out_y = sparse(keys, sparse_labels, as_sums=as_sums)
+        torch.testing.assert_close(out_k, ref_k)
+        if as_sums:
+            torch.testing.assert_close(out_y.sums, ref_y.sums, atol=1e-12, rtol=1e-12)
+            torch.testing.assert_close(out_y.counts, ref_y.counts)
+        else:
+            assert not out_y.is_sparse
+            torch.testing.assert_close(out_y, ref_y)
+        for name, value in dense.state_dict().items():
+            torch.testing.assert_close(sparse.state_dict()[name], value, msg=name)
+    # a plain enqueue takes them too
+    keys, labels = _batches(1, batch, seed=12)[0]
+    dense.enqueue(keys, labels)
+    sparse.enqueue(keys, labels.to_sparse())
+    torch.testing.assert_close(sparse.labels, dense.labels)
+
+
+def test_sparse_soft_labels_are_refused_with_the_sample_named():
+    bank = LabelMemoryBank(size=(8, 4), num_classes=3)
+    keys, labels = _batches(1, 4, seed=2)[0]
+    soft = labels.clone()
+    soft[2, 1] = 0.7
+    for as_sums in (True, False):
+        with pytest.raises(ValueError, match=r'sample 2 .*non-binary label values, e.g. '
+                                             r'\[0.7\] for classes \[1\]'):
+            bank(keys, soft.to_sparse(), as_sums=as_sums)
+    assert bank.num_valid == 0  # nothing was written
