@@ -173,12 +173,17 @@ class LabelSums(NamedTuple):
 KeyLabels = Union[torch.Tensor, LabelSums]
 
 
+# dense labels converted to sparse per block of this many entries (rows x C)
+_SPARSE_BLOCK_ENTRIES = 1 << 24
+
+
 def label_sums(labels: torch.Tensor, keys: torch.Tensor,
                dtype: Optional[torch.dtype] = None) -> LabelSums:
     r"""Per-class key sums :math:`M = \tilde Y^\top K` and counts of 0/1 labels.
 
     Dense labels use one ``C x K x D`` product (the fastest form while ``C`` is small next to
-    ``D``; on CPU, with ``C > D``, they are made sparse first). Sparse labels
+    ``D``; on CPU, with ``C > D``, they are made sparse first, a block of rows at a time so that
+    the sparse copy stays small). Sparse labels
     (``torch.sparse_coo`` ``K x C``, e.g. a large, sparse taxonomy) use a sparse product, so
     the cost follows the number of stored labels, not ``K x C``. Values are
     used as given (0/1 expected, not validated: that would need a host sync).
@@ -196,7 +201,21 @@ def label_sums(labels: torch.Tensor, keys: torch.Tensor,
     if not labels.is_sparse and labels.device.type == 'cpu' and labels.shape[1] > keys.shape[1]:
         # On CPU, with more classes than feature dimensions, one pass to find the stored
         # labels and a sparse product beat the C x K x D product (no host sync to avoid here).
-        labels = labels.to_sparse()
+        # Blocks of rows keep the sparse copy (about 40 bytes per label with its transpose)
+        # small next to the B x K logits of a large queue; a short queue takes one block,
+        # since each block's C x D partial sum costs memory too.
+        rows = max(1, _SPARSE_BLOCK_ENTRIES // labels.shape[1])
+        if labels.shape[0] <= 2 * rows:
+            labels = labels.to_sparse()
+        else:
+            sums = keys.new_zeros(labels.shape[1], keys.shape[1])
+            counts = keys.new_zeros(labels.shape[1])
+            for start in range(0, labels.shape[0], rows):
+                block = label_sums(labels[start:start + rows].to_sparse(),
+                                   keys[start:start + rows], dtype)
+                sums = sums.add_(block.sums)  # in place: keeps the keys' gradient
+                counts.add_(block.counts)
+            return LabelSums(sums, counts)
     if labels.is_sparse:
         labels_t = labels.t().to(dtype)  # C x K, still sparse
         return LabelSums(torch.sparse.mm(labels_t, keys), _sparse_column_sums(labels, dtype))

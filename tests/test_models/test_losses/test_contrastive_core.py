@@ -131,3 +131,22 @@ def test_label_counts_and_sums_of_sparse_labels_equal_the_dense_ones():
         torch.testing.assert_close(ours.counts, labels.double().sum(0))
         torch.testing.assert_close(ours.sums, labels.double().t() @ keys)
         assert ours.counts.dtype == keys.dtype
+
+
+@pytest.mark.parametrize('block_entries', [1 << 24, 300 * 7, 300, 1])
+def test_dense_label_sums_in_blocks_equal_the_product(monkeypatch, block_entries):
+    """Dense labels with more classes than feature dimensions (CPU) go sparse a block of rows
+    at a time: the same sums, counts and key gradient as the plain product, whatever the
+    block size (one block, blocks of 7 rows with a short last one, one row per block)."""
+    from mlcl_plugin.models.losses import contrastive_core
+
+    monkeypatch.setattr(contrastive_core, '_SPARSE_BLOCK_ENTRIES', block_entries)
+    gen = torch.Generator().manual_seed(1)
+    labels = (torch.rand(40, 300, generator=gen) < 0.03).float()
+    keys = torch.randn(40, 8, generator=gen, dtype=torch.float64, requires_grad=True)
+    weights = torch.randn(300, 8, generator=gen, dtype=torch.float64)
+    ours = contrastive_core.label_sums(labels, keys)
+    torch.testing.assert_close(ours.sums, labels.double().t() @ keys)
+    torch.testing.assert_close(ours.counts, labels.double().sum(0))
+    (ours.sums * weights).sum().backward()
+    torch.testing.assert_close(keys.grad, labels.double() @ weights)
