@@ -120,9 +120,10 @@ class Cell:
             self.bank_labels = [y.to_sparse() if self.as_sums else y for _, _, y in self.pool]
             # Steady state of training: after one pass over the queue the bank knows the label
             # positions of every block it overwrites (the first K / B steps look them up).
-            for i in range(-(-queue // batch)):
-                self.bank(self.pool[i % len(self.pool)][1], self.bank_labels[i % len(self.pool)],
-                          as_sums=self.as_sums)
+            # Enqueueing sparse labels records them, without building K-key reference sets.
+            for i in range(-(-queue // batch) if self.as_sums else 0):
+                self.bank.enqueue(self.pool[i % len(self.pool)][1],
+                                  self.bank_labels[i % len(self.pool)])
         if 'step_peer' in methods:
             self.peer_queue = queue_keys.t().contiguous()  # D x K, mmpretrain's layout
             self.peer_ptr = 0
