@@ -8,8 +8,9 @@ a queue of K keys of width D), measured side by side in one run, one thread by d
   reference set with the per-class key sums it maintains, or with the labels for a queue too
   small for the sums to pay, as ``MultiLabelMoCo`` chooses; enqueue) then
   :class:`MulSupConHead` forward + backward, with the batch's labels in the form
-  ``MultiLabelMoCo`` hands them on CPU (sparse COO with the sums, else dense; made before the
-  timed step, as the data pipeline would). The bank starts in the steady state of training:
+  ``MultiLabelMoCo`` hands them on CPU (sparse COO with the sums from
+  ``MultiLabelMoCo.sparse_labels_min_classes`` on, else dense; made before the timed step, as
+  the data pipeline would). The bank starts in the steady state of training:
   one pass of steps over the queue is made first. Peer: mmpretrain's MoCo v2 step on the same
   tensors: positive and negative logits against a plain key queue, mmpretrain's
   ``ContrastiveHead`` (InfoNCE) forward + backward, enqueue.
@@ -51,6 +52,7 @@ from peak_rss import MALLOC_ENV, peak_extra_bytes
 from mlcl_plugin.models.heads import MulSupConHead
 from mlcl_plugin.models.losses import MulSupConLoss
 from mlcl_plugin.models.selfsup.base_moco import BaseMoCo
+from mlcl_plugin.models.selfsup.multilabel_moco import MultiLabelMoCo
 from mlcl_plugin.models.utils import LabelMemoryBank
 
 # (classes, mean labels per sample): COCO, Objects365, a delicious-like Mulan set, a large
@@ -117,13 +119,15 @@ class Cell:
             # then on CPU the batch's labels as sparse COO (the stored labels only); like the
             # dense ones they are built outside the timed step
             self.as_sums = queue * classes >= BaseMoCo.label_sums_min_entries
-            self.bank_labels = [y.to_sparse() if self.as_sums else y for _, _, y in self.pool]
+            sparse = self.as_sums and classes >= MultiLabelMoCo.sparse_labels_min_classes
+            self.bank_labels = [y.to_sparse() if sparse else y for _, _, y in self.pool]
             # Steady state of training: after one pass over the queue the bank knows the label
             # positions of every block it overwrites (the first K / B steps look them up).
-            # Enqueueing sparse labels records them, without building K-key reference sets.
+            # Enqueueing with the label positions records them, without building K-key
+            # reference sets.
             for i in range(-(-queue // batch) if self.as_sums else 0):
-                self.bank.enqueue(self.pool[i % len(self.pool)][1],
-                                  self.bank_labels[i % len(self.pool)])
+                k, y = self.pool[i % len(self.pool)][1], self.bank_labels[i % len(self.pool)]
+                self.bank.enqueue(k, y, nonzero=None if y.is_sparse else y.nonzero(as_tuple=True))
         if 'step_peer' in methods:
             self.peer_queue = queue_keys.t().contiguous()  # D x K, mmpretrain's layout
             self.peer_ptr = 0

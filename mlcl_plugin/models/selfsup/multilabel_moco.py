@@ -89,6 +89,12 @@ class MultiLabelMoCo(BaseMoCo):
         statistics in training, so training is unaffected).
     """
 
+    # Classes from which, with the queue's per-class sums on CPU, the batch's labels are handed
+    # on as sparse COO: below, one nonzero over the small B x C labels costs less than the
+    # sparse bookkeeping (measured side by side in tools/benchmarks/benchmark_mulsupcon_head.py);
+    # an instance may override it
+    sparse_labels_min_classes = 1000
+
     def __init__(self,
                  backbone: dict,
                  neck: dict,
@@ -141,12 +147,13 @@ class MultiLabelMoCo(BaseMoCo):
             raise ValueError('MultiLabelMoCo needs two views per sample: use MultiView('
                              'num_views=2, ...) in the pipeline')
         im_q, im_k = inputs[0], inputs[1]
-        # With per-class key sums on CPU, the queue and the head read only the batch's stored
-        # labels: sparse labels spare them every pass over B x C (they matter at thousands of
-        # classes). Elsewhere the dense form avoids the host syncs of sparse indexing.
-        labels = multi_hot_from_samples(
-            data_samples, self.num_classes, device=im_q.device,
-            sparse=self.uses_label_sums and im_q.device.type == 'cpu')
+        # With per-class key sums on CPU and many classes, the queue and the head read only the
+        # batch's stored labels: sparse labels spare them every pass over B x C. Elsewhere the
+        # dense form avoids the host syncs of sparse indexing.
+        sparse = (self.uses_label_sums and im_q.device.type == 'cpu'
+                  and self.num_classes >= self.sparse_labels_min_classes)
+        labels = multi_hot_from_samples(data_samples, self.num_classes, device=im_q.device,
+                                        sparse=sparse)
         q = self.encode_queries(im_q)  # B x D
         k = self.encode_keys(im_k)  # B x D
         # (G*B + V) x D keys and (G*B + V) x C labels, identical on every rank

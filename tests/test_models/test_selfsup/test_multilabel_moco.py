@@ -365,7 +365,8 @@ def test_builds_from_config_with_resnet_and_runs():
     assert feats[0].shape == (4, 64, 1, 1)
 
 
-def test_label_sums_path_equals_dense_labels_over_wraps_and_a_resume():
+@pytest.mark.parametrize('sparse_labels', [False, True])
+def test_label_sums_path_equals_dense_labels_over_wraps_and_a_resume(sparse_labels):
     # MulSupConHead takes the per-class key sums the queue maintains; a head forced onto the
     # K x C label path must see the same losses and gradients, step after step, across queue
     # wrap-arounds and a state-dict round trip.
@@ -377,6 +378,8 @@ def test_label_sums_path_equals_dense_labels_over_wraps_and_a_resume():
     torch.manual_seed(0)
     summed = build_moco(queue_len=10, queue_mode='always')
     summed.label_sums_min_entries = 0  # the sums path even for this tiny queue
+    # the batch's labels as sparse COO (the form for many classes) or dense
+    summed.sparse_labels_min_classes = 0 if sparse_labels else 1 << 40
     dense = copy.deepcopy(summed)
     dense.head = DenseHead(temperature=summed.head.loss_module.temperature)
     assert summed.head.uses_label_sums
@@ -386,6 +389,7 @@ def test_label_sums_path_equals_dense_labels_over_wraps_and_a_resume():
             state = copy.deepcopy(summed.state_dict())
             summed = build_moco(queue_len=10, queue_mode='always')
             summed.label_sums_min_entries = 0
+            summed.sparse_labels_min_classes = 0 if sparse_labels else 1 << 40
             summed.load_state_dict(state)
         views, samples = make_batch(step, 4)
         out_s, out_d = summed.loss(views, samples), dense.loss(views, samples)
@@ -412,8 +416,9 @@ def test_label_sums_are_used_from_a_large_enough_queue():
 
 
 def test_label_sums_path_hands_sparse_labels_on_cpu():
-    # With the queue's per-class sums, the batch's labels reach the queue and the head as
-    # sparse COO (read through their stored entries); without the sums they stay dense.
+    # With the queue's per-class sums and enough classes, the batch's labels reach the queue
+    # and the head as sparse COO (read through their stored entries); with fewer classes or
+    # without the sums they stay dense.
     seen = []
 
     def spy(model):
@@ -425,12 +430,14 @@ def test_label_sums_path_hands_sparse_labels_on_cpu():
         model.head.loss = wrapped
 
     torch.manual_seed(0)
-    summed = build_moco(queue_len=10, queue_mode='always')
-    summed.label_sums_min_entries = 0
-    dense = build_moco(queue_len=10, queue_mode='always')
-    dense.label_sums_min_entries = 1 << 40
-    for model in (summed, dense):
+    models = [build_moco(queue_len=10, queue_mode='always') for _ in range(3)]
+    models[0].label_sums_min_entries = models[1].label_sums_min_entries = 0
+    models[0].sparse_labels_min_classes = models[0].num_classes
+    models[1].sparse_labels_min_classes = models[1].num_classes + 1
+    models[2].label_sums_min_entries = 1 << 40
+    models[2].sparse_labels_min_classes = 0
+    for model in models:
         spy(model)
         views, samples = make_batch(0, 4)
         model.loss(views, samples)
-    assert seen == [True, False]
+    assert seen == [True, False, False]

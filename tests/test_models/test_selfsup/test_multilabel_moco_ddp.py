@@ -36,6 +36,8 @@ def _build(head, sums):
     model = build_moco(queue_len=16, queue_mode='always', **head)
     if sums:  # the head gets per-class key sums from the queue even at this tiny size
         model.label_sums_min_entries = 0
+    if sums == 'sparse':  # and the batch's labels as sparse COO (gathered dense across ranks)
+        model.sparse_labels_min_classes = 0
     return model
 
 
@@ -55,7 +57,7 @@ def _worker(rank, world, init_file, out_dir, head, sums):
         dist.destroy_process_group()
 
 
-@pytest.mark.parametrize(('head', 'sums'), [(dict(), False), (dict(), True),
+@pytest.mark.parametrize(('head', 'sums'), [(dict(), False), (dict(), True), (dict(), 'sparse'),
                                             (dict(positives='any', weighting='per_sample'),
                                              False)])
 def test_two_gloo_processes_equal_one_process(tmp_path, head, sums):
