@@ -87,16 +87,16 @@ class MulSupConHead(BaseModule):
                                                    self_index)
         loss = self.loss_weight * total / global_mean_factor(count)
         with torch.no_grad():
-            if query_labels.dim() == 2 and query_labels.is_sparse:
+            if query_labels.dim() == 2:
                 per_label = label_counts(key_labels)  # C, from counts: no K x C tensor
-                yq = query_labels.coalesce()
-                values = yq.values().to(torch.float32)  # the stored entries only
-                keys_per_label = ((values * per_label[yq.indices()[1]]).sum()
-                                  / values.sum().clamp_min(1))
-            elif query_labels.dim() == 2:
-                yq = query_labels.to(torch.float32)  # B x C
-                per_label = label_counts(key_labels)  # C, from counts: no K x C tensor
-                keys_per_label = (yq @ per_label).sum() / yq.sum().clamp_min(1)
+                if query_labels.is_sparse:
+                    yq = query_labels.coalesce()
+                    values = yq.values().to(torch.float32)  # the stored entries only
+                    keys_per_label = ((values * per_label[yq.indices()[1]]).sum()
+                                      / values.sum().clamp_min(1))
+                else:
+                    yq = query_labels.to(torch.float32)  # B x C
+                    keys_per_label = (yq @ per_label).sum() / yq.sum().clamp_min(1)
             else:  # 'supcon' with class indices
                 keys_per_label = (query_labels[:, None] == key_labels[None, :]).float().sum(1)
                 keys_per_label = keys_per_label.mean()

@@ -213,7 +213,7 @@ def label_sums(labels: torch.Tensor, keys: torch.Tensor,
             for start in range(0, labels.shape[0], rows):
                 block = label_sums(labels[start:start + rows].to_sparse(),
                                    keys[start:start + rows], dtype)
-                sums = sums.add_(block.sums)  # in place: keeps the keys' gradient
+                sums.add_(block.sums)  # in place, recorded by autograd: keeps the keys' gradient
                 counts.add_(block.counts)
             return LabelSums(sums, counts)
     if labels.is_sparse:

@@ -537,8 +537,8 @@ class LabelMemoryBank(nn.Module):
         if as_sums and self.num_classes is None:
             raise ValueError(f'{self.name}: as_sums needs multi-hot labels (num_classes=C); '
                              'this bank stores one id per key')
-        if labels.is_sparse and not (as_sums and (not self.gather_distributed
-                                                  or get_world_size() == 1)):
+        if labels.is_sparse and (not as_sums or (self.gather_distributed
+                                                 and get_world_size() > 1)):
             # the reference labels and the all-gather need them dense; only the sums of one
             # process read just the stored entries
             labels = labels.to_dense()
