@@ -10,10 +10,10 @@ a queue of K keys of width D), measured side by side in one run, one thread by d
   :class:`MulSupConHead` forward + backward, with the batch's labels in the form
   ``MultiLabelMoCo`` hands them on CPU (sparse COO with the sums from
   ``MultiLabelMoCo.sparse_labels_min_classes`` on, else dense; made before the timed step, as
-  the data pipeline would). The bank starts in the steady state of training:
-  one pass of steps over the queue is made first. Peer: mmpretrain's MoCo v2 step on the same
-  tensors: positive and negative logits against a plain key queue, mmpretrain's
-  ``ContrastiveHead`` (InfoNCE) forward + backward, enqueue.
+  the data pipeline would). The bank starts in the steady state of training: one pass of
+  enqueues over the queue first records the label positions of every block it will overwrite.
+  Peer: mmpretrain's MoCo v2 step on the same tensors: positive and negative logits against a
+  plain key queue, mmpretrain's ``ContrastiveHead`` (InfoNCE) forward + backward, enqueue.
 * ``loss``: :class:`MulSupConLoss` alone given the ``(B + K) x C`` key labels (dense, and
   sparse COO) against the InfoNCE loss alone, both on the same query and keys.
 
