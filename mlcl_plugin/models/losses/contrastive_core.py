@@ -38,6 +38,7 @@ sync.
 """
 import contextlib
 import numbers
+import warnings
 from typing import NamedTuple, Optional, Tuple, Union
 
 import torch
@@ -272,12 +273,12 @@ def label_set_terms(query: torch.Tensor, log_den: torch.Tensor, query_labels: to
     """
     dtype = query.dtype
     class_sums, counts = sums
-    has_pos = counts > 0  # C
-    inv_n = torch.where(has_pos, 1 / counts.clamp_min(1), torch.zeros_like(counts))  # C
     num_anchors = query.shape[0]
     if gather is None:
         gather = query.device.type == 'cpu'
     if query_labels.is_sparse or gather:
+        has_pos = counts > 0  # C
+        inv_n = torch.where(has_pos, 1 / counts.clamp_min(1), torch.zeros_like(counts))  # C
         # Work on the anchors' labels only: sparse labels list them already (no pass over
         # B x C, no host sync on any device); on CPU one nonzero finds them (no sync to avoid).
         if query_labels.is_sparse:
@@ -297,20 +298,119 @@ def label_set_terms(query: torch.Tensor, log_den: torch.Tensor, query_labels: to
         pulled = query.new_zeros(query.shape).index_add(
             0, rows, class_sums[cols].to(dtype) * weight[:, None])  # B x D: (W M)_i
     else:
-        label_pairs = query_labels.to(dtype) * has_pos.to(dtype)  # B x C
-        pairs = label_pairs.sum(dim=1)  # B
-        weights = label_pairs * inv_n  # B x C
-        if per_anchor_mean:
-            weights = weights / pairs.clamp_min(1)[:, None]
+        weights, pairs = _pair_weights(query_labels, counts, per_anchor_mean, dtype)  # B x C, B
         pulled = weights @ class_sums.to(dtype)  # B x D
+    lse_total, count = _lse_total(log_den, pairs, per_anchor_mean)
+    return lse_total - (query * pulled).sum() / temperature, count
+
+
+def label_logit_terms(logits: torch.Tensor, log_den: torch.Tensor, query_labels: torch.Tensor,
+                      key_labels: torch.Tensor,
+                      per_anchor_mean: bool = False) -> Tuple[torch.Tensor, torch.Tensor]:
+    r"""The sum and count of :func:`label_set_terms`, written on the logits and the key labels.
+
+    With :math:`W` as there (``B x C``) and :math:`M = \tilde Y^\top K`,
+    :math:`\sum_i q_i^\top (W M)_i / \tau = \sum_{ib} s_{ib} (W \tilde Y^\top)_{ib}`, so the
+    label part is one ``B x K`` weight matrix :math:`G = W \tilde Y^\top` against the logits
+    :math:`s` that the ``logsumexp`` needs anyway. The product costs B per stored key label
+    (sparse labels: their rows are in order, so the CSR form needs no sort) or ``B x K x C``
+    (dense labels), against D per stored label for the class sums :math:`M`; and the keys'
+    gradient, when they have one, flows through the logits alone. The better form while
+    ``B < D`` (see :class:`~mlcl_plugin.models.losses.MulSupConLoss`).
+
+    Args:
+        logits (Tensor): ``B x K`` logits :math:`s_{ib} = q_i^\top k_b / \tau` (compute dtype).
+        log_den (Tensor): ``(B,)`` their ``logsumexp`` over the keys.
+        query_labels (Tensor): ``B x C`` 0/1 labels of the anchors, dense or sparse COO.
+        key_labels (Tensor): ``K x C`` 0/1 labels of the keys, dense or sparse COO (a stored 0
+            is no label).
+        per_anchor_mean (bool): as in :func:`label_set_terms`. Defaults to False.
+
+    Returns:
+        tuple[Tensor, Tensor]: scalar sum of the terms (with gradient) and scalar count.
+    """
+    dtype = logits.dtype
+    counts = label_counts(key_labels).to(dtype)  # C
+    weights, pairs = _pair_weights(query_labels, counts, per_anchor_mean, dtype)  # B x C, B
+    if key_labels.is_sparse:
+        key_weights = _sparse_rows_mm(key_labels, weights.t()).t()  # B x K
+    else:
+        key_weights = _dense_rows_mm(key_labels, weights.t()).t()
+    lse_total, count = _lse_total(log_den, pairs, per_anchor_mean)
+    return lse_total - (logits * key_weights).sum(), count
+
+
+def _pair_weights(query_labels: torch.Tensor, counts: torch.Tensor, per_anchor_mean: bool,
+                  dtype: torch.dtype) -> Tuple[torch.Tensor, torch.Tensor]:
+    r"""``B x C`` weights :math:`W_{ij} = w_{ij} y_{ij} / n_j` and ``(B,)`` valid pairs."""
+    if query_labels.is_sparse:
+        query_labels = query_labels.to_dense()  # B x C: small next to the B x K logits
+    has_pos = counts > 0  # C
+    inv_n = torch.where(has_pos, 1 / counts.clamp_min(1), torch.zeros_like(counts))  # C
+    label_pairs = query_labels.to(dtype) * has_pos.to(dtype)  # B x C
+    pairs = label_pairs.sum(dim=1)  # B
+    weights = label_pairs * inv_n  # B x C
     if per_anchor_mean:
-        lse_weight = (pairs > 0).to(dtype)
-        count = query.new_tensor(float(num_anchors))
+        weights = weights / pairs.clamp_min(1)[:, None]
+    return weights, pairs
+
+
+def _lse_total(log_den: torch.Tensor, pairs: torch.Tensor,
+               per_anchor_mean: bool) -> Tuple[torch.Tensor, torch.Tensor]:
+    r"""The ``lse`` part of the sum, :math:`\sum_i a_i \mathrm{lse}_i`, and the count."""
+    if per_anchor_mean:
+        lse_weight = (pairs > 0).to(log_den.dtype)
+        count = log_den.new_tensor(float(log_den.shape[0]))
     else:
         lse_weight = pairs
         count = pairs.sum().detach()
-    total = (log_den * lse_weight).sum() - (query * pulled).sum() / temperature
-    return total, count
+    return (log_den * lse_weight).sum(), count
+
+
+def _sparse_rows_mm(labels: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+    """``labels @ dense`` for sparse COO ``K x C`` labels and a dense ``C x N`` matrix.
+
+    A coalesced COO tensor lists its entries row by row, which is already the CSR order:
+    the row pointers come from a ``searchsorted`` (no sort, no host sync), and the CSR
+    product is several times faster than the COO one on CPU.
+    """
+    labels = labels.coalesce()
+    rows, cols = labels.indices()
+    bounds = torch.arange(labels.shape[0] + 1, device=rows.device, dtype=rows.dtype)
+    crow = torch.searchsorted(rows, bounds)
+    return _csr_tensor(crow, cols, labels.values().to(dense.dtype), labels.shape) @ dense
+
+
+# torch prints a notice that CSR support is in beta with the first CSR tensor of a process; the
+# CSR form is an internal detail of the loss, so the notice would only puzzle its users
+_CSR_BETA_NOTICE = 'Sparse CSR tensor support is in beta state'
+_csr_notice_silenced = False
+
+
+def _csr_tensor(crow: torch.Tensor, cols: torch.Tensor, values: torch.Tensor,
+                size: torch.Size) -> torch.Tensor:
+    """A CSR tensor from trusted parts (no invariant check), without torch's beta notice."""
+    global _csr_notice_silenced
+    if _csr_notice_silenced:  # torch gives the notice once per process
+        return torch.sparse_csr_tensor(crow, cols, values, size=size, check_invariants=False)
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message=_CSR_BETA_NOTICE)
+        csr = torch.sparse_csr_tensor(crow, cols, values, size=size, check_invariants=False)
+    _csr_notice_silenced = True
+    return csr
+
+
+def _dense_rows_mm(labels: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+    """``labels @ dense`` for dense ``K x C`` labels of any dtype and a dense ``C x N`` matrix.
+
+    Labels of another dtype are cast a block of rows at a time, so that their float copy stays
+    small next to the ``B x K`` logits of a long queue.
+    """
+    if labels.dtype == dense.dtype:
+        return labels @ dense
+    rows = max(1, _SPARSE_BLOCK_ENTRIES // max(1, labels.shape[1]))
+    return torch.cat([labels[start:start + rows].to(dense.dtype) @ dense
+                      for start in range(0, labels.shape[0], rows)])
 
 
 def label_counts(labels: KeyLabels) -> torch.Tensor:

@@ -12,6 +12,7 @@ from .contrastive_core import (
     autocast_disabled,
     check_features,
     compute_dtype,
+    label_logit_terms,
     label_set_terms,
     label_sums,
     scaled_logits,
@@ -64,8 +65,13 @@ class MulSupConLoss(ContrastiveLoss):
       labels make that product follow the number of stored labels, and ``key_labels`` given
       as :class:`~mlcl_plugin.models.losses.contrastive_core.LabelSums` (M and n, which the
       label queue maintains as keys come and go) remove it: the loss then costs the B x K
-      logits and their ``logsumexp`` plus B x C terms. Only pairs with :math:`n_j > 0` are
-      valid.
+      logits and their ``logsumexp`` plus B x C terms. With fewer anchors than feature
+      dimensions (B < D) and key labels given as labels, the same sum is taken on the logits
+      instead: with the pair weights :math:`W_{ij} = y_{ij} / n_j` (times :math:`1/|y_i|`
+      under ``'per_sample'``), :math:`\sum_{ij} W_{ij} G_{ij} = \sum_{ik} \ell_{ik}
+      (W \tilde Y^\top)_{ik}`, a label product by B rather than D columns (see
+      :func:`~mlcl_plugin.models.losses.contrastive_core.label_logit_terms`; the loss picks
+      the cheaper form). Only pairs with :math:`n_j > 0` are valid.
     * ``'all'``: :math:`P_i` = keys whose label vector equals :math:`y_i` exactly.
     * ``'any'``: :math:`P_i` = keys sharing at least one label with :math:`y_i`.
     * ``'supcon'``: single-label targets (one-hot rows, or integer class indices of shape
@@ -206,9 +212,14 @@ class MulSupConLoss(ContrastiveLoss):
 
     def _mulsupcon(self, query: torch.Tensor, keys: torch.Tensor, query_labels: torch.Tensor,
                    key_labels: KeyLabels) -> Tuple[torch.Tensor, torch.Tensor]:
-        """MulSupCon terms from the per-label key sums (inputs already in the compute dtype)."""
+        """MulSupCon terms (inputs already in the compute dtype)."""
         dtype = query.dtype
-        log_den = torch.logsumexp(scaled_logits(query, keys, self.temperature), dim=1)  # B
+        logits = scaled_logits(query, keys, self.temperature)  # B x K
+        log_den = torch.logsumexp(logits, dim=1)  # B
+        if self._weights_on_logits(query, keys, key_labels):
+            # B x K label weights against the logits: B per stored key label, not D
+            return label_logit_terms(logits, log_den, query_labels, key_labels,
+                                     per_anchor_mean=self.weighting == 'per_sample')
         # Positive-logit sums from the per-label key sums (C x D): the label product shrinks
         # from B x K x C to C x K x D (dense labels), to the stored labels (sparse ones) or to
         # nothing (sums maintained by the label queue); no backward when the keys are detached.
@@ -218,6 +229,29 @@ class MulSupConLoss(ContrastiveLoss):
         sums = LabelSums(key_labels.sums, key_labels.counts.to(dtype))
         return label_set_terms(query, log_den, query_labels, sums, self.temperature,
                                per_anchor_mean=self.weighting == 'per_sample')
+
+    @staticmethod
+    def _weights_on_logits(query: torch.Tensor, keys: torch.Tensor,
+                           key_labels: KeyLabels) -> bool:
+        """Whether :func:`label_logit_terms` is the cheaper form for these inputs.
+
+        Both forms cost one product over the stored key labels, by B columns (weights on the
+        logits) or by D (class sums); the logits form adds a few passes over the ``B x K``
+        logits (the weighted sum and its backward). So it wins when B < D and the stored labels
+        are many enough: stored x (D - B) > 4 x B x K. Summed labels have no such product at
+        all; dense labels with C > D on CPU are made sparse by :func:`label_sums`, whose pass
+        over ``K x C`` costs about what the dense ``B x K x C`` product does.
+        """
+        if isinstance(key_labels, LabelSums):
+            return False
+        (num_anchors, dim), num_keys = query.shape, keys.shape[0]
+        if key_labels.is_sparse:
+            stored = key_labels._nnz()  # host metadata, no sync
+        elif key_labels.device.type == 'cpu' and key_labels.shape[1] > dim:
+            return False
+        else:
+            stored = key_labels.numel()
+        return stored * (dim - num_anchors) > 4 * num_anchors * num_keys
 
     def _positive_mask(self, query_labels: torch.Tensor,
                        key_labels: torch.Tensor) -> torch.Tensor:

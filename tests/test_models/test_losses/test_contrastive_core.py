@@ -10,7 +10,9 @@ import torch.nn.functional as F
 from mlcl_plugin.models.losses import ImageAwareLoss, LabelContrastiveLoss, MulSupConLoss
 from mlcl_plugin.models.losses.contrastive_core import (
     LabelSums,
+    label_logit_terms,
     label_set_terms,
+    label_sums,
     supcon_terms,
 )
 
@@ -80,6 +82,108 @@ def test_label_set_terms_equal_the_mask_form(gather, per_anchor_mean):
     assert float(count) == (5 if per_anchor_mean else len(terms))
 
 
+def _mulsupcon_loop(q, k, yq, yk, tau, per_anchor_mean):
+    """MulSupCon's weighted sum of (anchor, label) terms and their number, pair by pair."""
+    log_prob = torch.log_softmax(q @ k.t() / tau, dim=1)  # B x K
+    total, count = q.new_zeros(()), 0
+    for i in range(q.shape[0]):
+        mine = [j for j in range(yq.shape[1]) if yq[i, j] and yk[:, j].sum()]
+        for j in mine:
+            term = -(log_prob[i] * yk[:, j]).sum() / yk[:, j].sum()
+            total = total + term / (len(mine) if per_anchor_mean else 1)
+        count += len(mine)
+    return total, (q.shape[0] if per_anchor_mean else count)
+
+
+def _sparse_with_stored_zero_and_duplicates(labels):
+    """The same labels as an uncoalesced COO tensor: each entry split in two halves, plus a
+    stored 0 at a place without a label (a stored 0 is no label)."""
+    rows, cols = labels.nonzero(as_tuple=True)
+    empty = (labels == 0).nonzero()[0]
+    indices = torch.stack([torch.cat([rows, rows, empty[:1]]), torch.cat([cols, cols, empty[1:]])])
+    values = torch.cat([torch.full((2 * len(rows), ), 0.5), torch.zeros(1)])
+    return torch.sparse_coo_tensor(indices, values, labels.shape, check_invariants=True)
+
+
+@pytest.mark.parametrize('key_form', ['dense', 'uint8', 'uint8-blocks', 'sparse', 'sparse-raw'])
+@pytest.mark.parametrize('query_form', ['dense', 'sparse'])
+@pytest.mark.parametrize('per_anchor_mean', [False, True])
+def test_label_logit_terms_equal_the_pair_loop(monkeypatch, key_form, query_form,
+                                               per_anchor_mean):
+    """The weights-on-logits form gives the pair loop's sum, count and the gradients of the
+    queries and of the keys (in-batch use, keys with gradient), for every label encoding."""
+    from mlcl_plugin.models.losses import contrastive_core
+
+    if key_form == 'uint8-blocks':  # blocks of 4 rows: 12 keys in 3 casts
+        monkeypatch.setattr(contrastive_core, '_SPARSE_BLOCK_ENTRIES', 4 * 3)
+    g = torch.Generator().manual_seed(3)
+    q = F.normalize(torch.randn(5, 4, generator=g, dtype=torch.float64), dim=1)
+    k = F.normalize(torch.randn(12, 4, generator=g, dtype=torch.float64), dim=1)
+    q.requires_grad_()
+    k.requires_grad_()
+    yq = (torch.rand(5, 3, generator=g) < 0.5).double()
+    yq[0] = 0  # an anchor without labels
+    yq[1] = 1
+    yk = (torch.rand(12, 3, generator=g) < 0.4).double()
+    yk[:, 2] = 0  # a label no key carries: its pairs are not valid
+    expected, expected_count = _mulsupcon_loop(q, k, yq, yk, 0.1, per_anchor_mean)
+    ref_grads = torch.autograd.grad(expected, (q, k))
+    key_labels = {'dense': yk, 'uint8': yk.to(torch.uint8), 'uint8-blocks': yk.to(torch.uint8),
+                  'sparse': yk.to_sparse(),
+                  'sparse-raw': _sparse_with_stored_zero_and_duplicates(yk)}[key_form]
+    query_labels = yq.to_sparse() if query_form == 'sparse' else yq
+    logits = q @ k.t() / 0.1
+    total, count = label_logit_terms(logits, torch.logsumexp(logits, dim=1), query_labels,
+                                     key_labels, per_anchor_mean)
+    torch.testing.assert_close(total, expected)
+    assert float(count) == expected_count
+    for grad, ref in zip(torch.autograd.grad(total, (q, k)), ref_grads):
+        torch.testing.assert_close(grad, ref)
+
+
+@pytest.mark.parametrize('weighting', ['none', 'per_sample'])
+@pytest.mark.parametrize('sparse', [False, True])
+def test_mulsupcon_loss_takes_the_cheaper_label_form(monkeypatch, weighting, sparse):
+    """MulSupConLoss puts the label weights on the logits where that is cheaper (B < D and
+    enough stored labels: stored x (D - B) > 4 x B x K) and sums the keys per class otherwise,
+    when given the sums, and for dense labels with C > D on CPU (which label_sums makes
+    sparse); both forms give the same loss and gradient."""
+    from mlcl_plugin.models.losses import mulsupcon_loss
+
+    calls = []
+    real = mulsupcon_loss.label_logit_terms
+
+    def spy(*args, **kwargs):
+        calls.append(args[0].shape[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mulsupcon_loss, 'label_logit_terms', spy)
+    g = torch.Generator().manual_seed(4)
+    yq = (torch.rand(2, 8, generator=g) < 0.5).float()
+    yq[:, 0] = 1
+    loss = MulSupConLoss(0.2, weighting=weighting)
+    for num_keys, density in ((30, 0.6), (30, 0.05)):
+        yk = (torch.rand(num_keys, 8, generator=g) < density).float()
+        yk[:, 0] = 1
+        key_labels = yk.to_sparse() if sparse else yk
+        # B = 2 < D = 16, C = 8 <= D: logits where the labels are many; B < D = 7 < C: logits
+        # only for sparse labels; B >= D = 2: sums
+        for dim in (16, 7, 2):
+            q = F.normalize(torch.randn(2, dim, generator=g, dtype=torch.float64), dim=1)
+            k = F.normalize(torch.randn(num_keys, dim, generator=g, dtype=torch.float64), dim=1)
+            results = []
+            for labels in (key_labels, label_sums(key_labels, k)):
+                q_ = q.clone().requires_grad_()
+                value = loss(q_, k, yq, labels)
+                value.backward()
+                results.append((value.detach(), q_.grad))
+            torch.testing.assert_close(*results)
+            stored = int((yk != 0).sum()) if sparse else yk.numel()
+            wanted = stored * (dim - 2) > 4 * 2 * num_keys and dim > 2 and (sparse or dim >= 8)
+            assert calls.pop() == num_keys if wanted else not calls, (num_keys, density, dim)
+        assert not calls
+
+
 def test_losses_agree_where_their_positive_sets_coincide():
     """Single-label keys: MulSupCon's 'all' (same label set), the image-aware 'supcon' form
     (same id, no base temperature) and the label-level loss with one class (same class) are the
@@ -113,7 +217,7 @@ def test_losses_agree_where_their_positive_sets_coincide():
 def test_label_counts_and_sums_of_sparse_labels_equal_the_dense_ones():
     """Sparse COO labels, coalesced or not (a repeated entry adds up, as in COO), give the
     dense labels' per-class counts and key sums."""
-    from mlcl_plugin.models.losses.contrastive_core import label_counts, label_sums
+    from mlcl_plugin.models.losses.contrastive_core import label_counts
 
     gen = torch.Generator().manual_seed(0)
     labels = (torch.rand(40, 300, generator=gen) < 0.03).float()
