@@ -304,23 +304,24 @@ def label_set_terms(query: torch.Tensor, log_den: torch.Tensor, query_labels: to
     return lse_total - (query * pulled).sum() / temperature, count
 
 
-def label_logit_terms(logits: torch.Tensor, log_den: torch.Tensor, query_labels: torch.Tensor,
+def label_logit_terms(key_logits: torch.Tensor, query_labels: torch.Tensor,
                       key_labels: torch.Tensor,
                       per_anchor_mean: bool = False) -> Tuple[torch.Tensor, torch.Tensor]:
     r"""The sum and count of :func:`label_set_terms`, written on the logits and the key labels.
 
     With :math:`W` as there (``B x C``) and :math:`M = \tilde Y^\top K`,
     :math:`\sum_i q_i^\top (W M)_i / \tau = \sum_{ib} s_{ib} (W \tilde Y^\top)_{ib}`, so the
-    label part is one ``B x K`` weight matrix :math:`G = W \tilde Y^\top` against the logits
+    label part is one weight per (anchor, key), :math:`G = W \tilde Y^\top`, against the logits
     :math:`s` that the ``logsumexp`` needs anyway. The product costs B per stored key label
     (sparse labels: their rows are in order, so the CSR form needs no sort) or ``B x K x C``
     (dense labels), against D per stored label for the class sums :math:`M`; and the keys'
-    gradient, when they have one, flows through the logits alone. The better form while
-    ``B < D`` (see :class:`~mlcl_plugin.models.losses.MulSupConLoss`).
+    gradient, when they have one, flows through the logits alone. Everything is kept key-major
+    (``K x B``): the product writes :math:`G^\top` row by row, and the passes over it and the
+    logits then run over contiguous memory.
 
     Args:
-        logits (Tensor): ``B x K`` logits :math:`s_{ib} = q_i^\top k_b / \tau` (compute dtype).
-        log_den (Tensor): ``(B,)`` their ``logsumexp`` over the keys.
+        key_logits (Tensor): ``K x B`` logits, :math:`s^\top` (compute dtype): ``keys @
+            (query / tau).T``.
         query_labels (Tensor): ``B x C`` 0/1 labels of the anchors, dense or sparse COO.
         key_labels (Tensor): ``K x C`` 0/1 labels of the keys, dense or sparse COO (a stored 0
             is no label).
@@ -329,15 +330,16 @@ def label_logit_terms(logits: torch.Tensor, log_den: torch.Tensor, query_labels:
     Returns:
         tuple[Tensor, Tensor]: scalar sum of the terms (with gradient) and scalar count.
     """
-    dtype = logits.dtype
+    dtype = key_logits.dtype
+    log_den = torch.logsumexp(key_logits, dim=0)  # B
     counts = label_counts(key_labels).to(dtype)  # C
     weights, pairs = _pair_weights(query_labels, counts, per_anchor_mean, dtype)  # B x C, B
     if key_labels.is_sparse:
-        key_weights = _sparse_rows_mm(key_labels, weights.t()).t()  # B x K
+        key_weights = _sparse_rows_mm(key_labels, weights.t())  # K x B
     else:
-        key_weights = _dense_rows_mm(key_labels, weights.t()).t()
+        key_weights = _dense_rows_mm(key_labels, weights.t())
     lse_total, count = _lse_total(log_den, pairs, per_anchor_mean)
-    return lse_total - (logits * key_weights).sum(), count
+    return lse_total - (key_logits * key_weights).sum(), count
 
 
 def _pair_weights(query_labels: torch.Tensor, counts: torch.Tensor, per_anchor_mean: bool,

@@ -213,13 +213,13 @@ class MulSupConLoss(ContrastiveLoss):
     def _mulsupcon(self, query: torch.Tensor, keys: torch.Tensor, query_labels: torch.Tensor,
                    key_labels: KeyLabels) -> Tuple[torch.Tensor, torch.Tensor]:
         """MulSupCon terms (inputs already in the compute dtype)."""
-        dtype = query.dtype
-        logits = scaled_logits(query, keys, self.temperature)  # B x K
-        log_den = torch.logsumexp(logits, dim=1)  # B
         if self._weights_on_logits(query, keys, key_labels):
-            # B x K label weights against the logits: B per stored key label, not D
-            return label_logit_terms(logits, log_den, query_labels, key_labels,
+            # label weights against the (key-major) logits: B per stored key label, not D
+            key_logits = keys @ (query / self.temperature).t()  # K x B
+            return label_logit_terms(key_logits, query_labels, key_labels,
                                      per_anchor_mean=self.weighting == 'per_sample')
+        dtype = query.dtype
+        log_den = torch.logsumexp(scaled_logits(query, keys, self.temperature), dim=1)  # B
         # Positive-logit sums from the per-label key sums (C x D): the label product shrinks
         # from B x K x C to C x K x D (dense labels), to the stored labels (sparse ones) or to
         # nothing (sums maintained by the label queue); no backward when the keys are detached.
@@ -238,7 +238,8 @@ class MulSupConLoss(ContrastiveLoss):
         Both forms cost one product over the stored key labels, by B columns (weights on the
         logits) or by D (class sums); the logits form adds a few passes over the ``B x K``
         logits (the weighted sum and its backward). So it wins when B < D and the stored labels
-        are many enough: stored x (D - B) > 4 x B x K. Summed labels have no such product at
+        are many enough: stored x (D - B) > 8 x B x K (the factor measured on CPU with
+        ``tools/benchmarks/benchmark_mulsupcon_head.py``). Summed labels have no such product at
         all; dense labels with C > D on CPU are made sparse by :func:`label_sums`, whose pass
         over ``K x C`` costs about what the dense ``B x K x C`` product does.
         """
@@ -251,7 +252,7 @@ class MulSupConLoss(ContrastiveLoss):
             return False
         else:
             stored = key_labels.numel()
-        return stored * (dim - num_anchors) > 4 * num_anchors * num_keys
+        return stored * (dim - num_anchors) > 8 * num_anchors * num_keys
 
     def _positive_mask(self, query_labels: torch.Tensor,
                        key_labels: torch.Tensor) -> torch.Tensor:
