@@ -277,8 +277,7 @@ def label_set_terms(query: torch.Tensor, log_den: torch.Tensor, query_labels: to
     if gather is None:
         gather = query.device.type == 'cpu'
     if query_labels.is_sparse or gather:
-        has_pos = counts > 0  # C
-        inv_n = torch.where(has_pos, 1 / counts.clamp_min(1), torch.zeros_like(counts))  # C
+        has_pos, inv_n = _inverse_counts(counts)  # C, C
         # Work on the anchors' labels only: sparse labels list them already (no pass over
         # B x C, no host sync on any device); on CPU one nonzero finds them (no sync to avoid).
         if query_labels.is_sparse:
@@ -347,14 +346,19 @@ def _pair_weights(query_labels: torch.Tensor, counts: torch.Tensor, per_anchor_m
     r"""``B x C`` weights :math:`W_{ij} = w_{ij} y_{ij} / n_j` and ``(B,)`` valid pairs."""
     if query_labels.is_sparse:
         query_labels = query_labels.to_dense()  # B x C: small next to the B x K logits
-    has_pos = counts > 0  # C
-    inv_n = torch.where(has_pos, 1 / counts.clamp_min(1), torch.zeros_like(counts))  # C
+    has_pos, inv_n = _inverse_counts(counts)  # C, C
     label_pairs = query_labels.to(dtype) * has_pos.to(dtype)  # B x C
     pairs = label_pairs.sum(dim=1)  # B
     weights = label_pairs * inv_n  # B x C
     if per_anchor_mean:
         weights = weights / pairs.clamp_min(1)[:, None]
     return weights, pairs
+
+
+def _inverse_counts(counts: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``(C,)`` whether each label has a positive, and :math:`1 / n_j` (0 where it has none)."""
+    has_pos = counts > 0
+    return has_pos, torch.where(has_pos, 1 / counts.clamp_min(1), torch.zeros_like(counts))
 
 
 def _lse_total(log_den: torch.Tensor, pairs: torch.Tensor,
