@@ -330,15 +330,18 @@ def label_logit_terms(key_logits: torch.Tensor, query_labels: torch.Tensor,
         tuple[Tensor, Tensor]: scalar sum of the terms (with gradient) and scalar count.
     """
     dtype = key_logits.dtype
-    log_den = torch.logsumexp(key_logits, dim=0)  # B
     counts = label_counts(key_labels).to(dtype)  # C
     weights, pairs = _pair_weights(query_labels, counts, per_anchor_mean, dtype)  # B x C, B
     if key_labels.is_sparse:
         key_weights = _sparse_rows_mm(key_labels, weights.t())  # K x B
     else:
         key_weights = _dense_rows_mm(key_labels, weights.t())
-    lse_total, count = _lse_total(log_den, pairs, per_anchor_mean)
-    return lse_total - (key_logits * key_weights).sum(), count
+    # Each anchor's weights sum to its lse weight (sum_k G_ik = sum_j W_ij n_j = a_i), so the
+    # sum is a cross-entropy against the soft targets G: -sum_ik G_ik log p_ik. One fused
+    # log_softmax (and its backward) replaces logsumexp's separate passes and the weighted sum
+    # of the logits.
+    total = -(torch.log_softmax(key_logits, dim=0) * key_weights).sum()
+    return total, _term_count(pairs, per_anchor_mean)
 
 
 def _pair_weights(query_labels: torch.Tensor, counts: torch.Tensor, per_anchor_mean: bool,
@@ -366,25 +369,77 @@ def _lse_total(log_den: torch.Tensor, pairs: torch.Tensor,
     r"""The ``lse`` part of the sum, :math:`\sum_i a_i \mathrm{lse}_i`, and the count."""
     if per_anchor_mean:
         lse_weight = (pairs > 0).to(log_den.dtype)
-        count = log_den.new_tensor(float(log_den.shape[0]))
     else:
         lse_weight = pairs
-        count = pairs.sum().detach()
-    return (log_den * lse_weight).sum(), count
+    return (log_den * lse_weight).sum(), _term_count(pairs, per_anchor_mean)
+
+
+def _term_count(pairs: torch.Tensor, per_anchor_mean: bool) -> torch.Tensor:
+    """Number of terms: every anchor (``per_anchor_mean``) or the valid pairs."""
+    if per_anchor_mean:
+        return pairs.new_tensor(float(pairs.shape[0]))
+    return pairs.sum().detach()
+
+
+class _LogSumExp(torch.autograd.Function):
+    """``logsumexp`` over ``dim`` from one fused ``log_softmax`` (see :func:`log_sum_exp`)."""
+
+    @staticmethod
+    def forward(ctx, logits: torch.Tensor, dim: int) -> torch.Tensor:
+        log_prob = torch.log_softmax(logits, dim=dim)
+        ctx.dim = dim
+        ctx.save_for_backward(log_prob)
+        # lse = s_0 - log p_0 for any entry; the first is exact enough (|s| <= 1 / tau)
+        return logits.select(dim, 0) - log_prob.select(dim, 0)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad: torch.Tensor):
+        (log_prob, ) = ctx.saved_tensors
+        return torch.exp(log_prob).mul_(grad.unsqueeze(ctx.dim)), None
+
+
+def log_sum_exp(logits: torch.Tensor, dim: int) -> torch.Tensor:
+    r"""``torch.logsumexp(logits, dim)`` with a cheaper forward and backward.
+
+    torch's ``logsumexp`` takes separate passes for the maximum, the shifted exponentials and
+    their sum, and its backward recomputes the exponentials from the inputs; one fused
+    ``log_softmax`` gives the value, and its output, kept for the backward, gives the softmax
+    with one ``exp``. The value equals ``logsumexp`` up to rounding; no double backward.
+
+    Args:
+        logits (Tensor): finite logits, e.g. ``B x K`` (the value is read off the first entry
+            along ``dim``, so a masked ``-inf`` there would give NaN).
+        dim (int): the dimension to reduce.
+
+    Returns:
+        Tensor: the logits' ``logsumexp`` over ``dim`` (that dimension removed).
+    """
+    if logits.shape[dim] == 0:
+        return torch.logsumexp(logits, dim=dim)  # -inf, as torch gives
+    return _LogSumExp.apply(logits, dim)
 
 
 def _sparse_rows_mm(labels: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
     """``labels @ dense`` for sparse COO ``K x C`` labels and a dense ``C x N`` matrix.
 
     A coalesced COO tensor lists its entries row by row, which is already the CSR order:
-    the row pointers come from a ``searchsorted`` (no sort, no host sync), and the CSR
+    the row pointers follow from the row indices (no sort, no host sync), and the CSR
     product is several times faster than the COO one on CPU.
     """
     labels = labels.coalesce()
     rows, cols = labels.indices()
-    bounds = torch.arange(labels.shape[0] + 1, device=rows.device, dtype=rows.dtype)
-    crow = torch.searchsorted(rows, bounds)
+    crow = _row_pointers(rows, labels.shape[0])
     return _csr_tensor(crow, cols, labels.values().to(dense.dtype), labels.shape) @ dense
+
+
+def _row_pointers(rows: torch.Tensor, num_rows: int) -> torch.Tensor:
+    """``(num_rows + 1,)`` CSR row pointers of sorted row indices."""
+    convert = getattr(torch, '_convert_indices_from_coo_to_csr', None)
+    if convert is not None:  # the kernel of torch's own COO -> CSR conversion: one pass
+        return convert(rows, num_rows)
+    bounds = torch.arange(num_rows + 1, device=rows.device, dtype=rows.dtype)
+    return torch.searchsorted(rows, bounds)
 
 
 # torch prints a notice that CSR support is in beta with the first CSR tensor of a process; the
