@@ -196,7 +196,8 @@ def test_log_sum_exp_equals_torch_logsumexp(dim):
     (ref * weights).sum().backward()
     torch.testing.assert_close(ours, ref, rtol=0, atol=1e-12)
     torch.testing.assert_close(grad, logits.grad, rtol=0, atol=1e-12)
-    assert torch.autograd.gradcheck(lambda x: log_sum_exp(x, dim), (logits.detach().requires_grad_(), ))
+    assert torch.autograd.gradcheck(lambda x: log_sum_exp(x, dim),
+                                    (logits.detach().requires_grad_(), ))
     # large logits (1 / tau of cosines, and beyond) stay finite, as torch's do
     big = torch.tensor([[300.0, -300.0, 299.0]])
     torch.testing.assert_close(log_sum_exp(big, 1), torch.logsumexp(big, 1))
