@@ -287,15 +287,17 @@ def label_set_terms(query: torch.Tensor, log_den: torch.Tensor, query_labels: to
         else:
             rows, cols = query_labels.nonzero(as_tuple=True)  # one pass over B x C
             entry = None
-        valid = has_pos[cols].to(dtype)  # per (anchor, label) entry
-        weight = inv_n[cols]
+        # index_select, not x[idx]: the advanced-indexing kernel is several times slower for
+        # these row gathers on CPU
+        valid = has_pos.index_select(0, cols).to(dtype)  # per (anchor, label) entry
+        weight = inv_n.index_select(0, cols)
         if entry is not None:
             valid, weight = valid * entry, weight * entry
         pairs = query.new_zeros(num_anchors).index_add_(0, rows, valid)  # B: valid pairs
         if per_anchor_mean:
-            weight = weight / pairs.clamp_min(1)[rows]
+            weight = weight / pairs.clamp_min(1).index_select(0, rows)
         pulled = query.new_zeros(query.shape).index_add(
-            0, rows, class_sums[cols].to(dtype) * weight[:, None])  # B x D: (W M)_i
+            0, rows, class_sums.index_select(0, cols).to(dtype) * weight[:, None])  # B x D
     else:
         weights, pairs = _pair_weights(query_labels, counts, per_anchor_mean, dtype)  # B x C, B
         pulled = weights @ class_sums.to(dtype)  # B x D

@@ -555,7 +555,7 @@ class LabelMemoryBank(nn.Module):
             nonzero = _label_pairs(batch_labels)  # the batch's stored labels
             rows, cls = nonzero
             # float64 like the maintained sums; the loss casts only the rows it gathers
-            batch_rows = batch_keys[rows].to(torch.float64)
+            batch_rows = batch_keys.index_select(0, rows).to(torch.float64)
             ones = torch.ones_like(cls, dtype=torch.float64)
             queue_sums, queue_counts = self._queue_sums(empty=not valid)
             # The batch joins the queue in the enqueue below: add it to the maintained sums
@@ -621,9 +621,14 @@ class LabelMemoryBank(nn.Module):
 
     def _add_to_sums(self, keys: torch.Tensor, labels: torch.Tensor, sign: float,
                      nonzero: Optional[Tuple[torch.Tensor, torch.Tensor]] = None) -> None:
-        """Add (``sign=1``) or remove (``sign=-1``) rows of keys from the per-class sums."""
+        """Add (``sign=1``) or remove (``sign=-1``) rows of keys from the per-class sums.
+
+        Rows are gathered with ``index_select`` (here and in :meth:`forward`): on CPU ``x[idx]``
+        takes a general advanced-indexing kernel several times slower for row gathers.
+        """
         rows, cls = labels.nonzero(as_tuple=True) if nonzero is None else nonzero
-        self.class_sums.index_add_(0, cls, keys[rows].to(torch.float64), alpha=sign)
+        self.class_sums.index_add_(0, cls, keys.index_select(0, rows).to(torch.float64),
+                                   alpha=sign)
         self.class_counts.index_add_(0, cls, torch.full_like(cls, sign, dtype=torch.float64))
 
     def _remember_block(self, num: int,
@@ -687,13 +692,14 @@ class LabelMemoryBank(nn.Module):
                 if old is not None and old[0].device == self.keys.device:
                     # the block a step wrote whole: its label positions are known
                     old_rows, old_cls = old
-                    old_keys = self.keys[self._ptr:self._ptr + num][old_rows]
+                    old_keys = self.keys[self._ptr:self._ptr + num].index_select(0, old_rows)
                 else:
-                    old_rows, old_cls = self.labels[slots].nonzero(as_tuple=True)
-                    old_keys = self.keys[slots][old_rows]
+                    old_rows, old_cls = self.labels.index_select(0, slots).nonzero(as_tuple=True)
+                    old_keys = self.keys.index_select(0, slots).index_select(0, old_rows)
                 self._pending_removal = (old_cls, old_keys.to(torch.float64))
             else:
-                self._add_to_sums(self.keys[slots], self.labels[slots], -1.0)  # overwritten
+                self._add_to_sums(self.keys.index_select(0, slots),  # the overwritten keys
+                                  self.labels.index_select(0, slots), -1.0)
                 if nonzero is not None and first == 0:
                     self._add_to_sums(keys.detach(), labels, 1.0, nonzero)
                 else:
