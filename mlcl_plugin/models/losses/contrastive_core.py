@@ -299,8 +299,8 @@ def label_set_terms(query: torch.Tensor, log_den: torch.Tensor, query_labels: to
         pulled = query.new_zeros(query.shape).index_add(
             0, rows, class_sums.index_select(0, cols).to(dtype) * weight[:, None])  # B x D
     else:
-        weights, pairs = _pair_weights(query_labels, counts, per_anchor_mean, dtype)  # B x C, B
-        pulled = weights @ class_sums.to(dtype)  # B x D
+        weights, pairs = _pair_weights(query_labels, counts, per_anchor_mean, dtype)  # C x B, B
+        pulled = weights.t() @ class_sums.to(dtype)  # B x D
     lse_total, count = _lse_total(log_den, pairs, per_anchor_mean)
     return lse_total - (query * pulled).sum() / temperature, count
 
@@ -333,11 +333,11 @@ def label_logit_terms(key_logits: torch.Tensor, query_labels: torch.Tensor,
     """
     dtype = key_logits.dtype
     counts = label_counts(key_labels).to(dtype)  # C
-    weights, pairs = _pair_weights(query_labels, counts, per_anchor_mean, dtype)  # B x C, B
+    weights, pairs = _pair_weights(query_labels, counts, per_anchor_mean, dtype)  # C x B, B
     if key_labels.is_sparse:
-        key_weights = _sparse_rows_mm(key_labels, weights.t())  # K x B
+        key_weights = _sparse_rows_mm(key_labels, weights)  # K x B
     else:
-        key_weights = _dense_rows_mm(key_labels, weights.t())
+        key_weights = _dense_rows_mm(key_labels, weights)
     # Each anchor's weights sum to its lse weight (sum_k G_ik = sum_j W_ij n_j = a_i), so the
     # sum is a cross-entropy against the soft targets G: -sum_ik G_ik log p_ik. One fused
     # log_softmax (and its backward) replaces logsumexp's separate passes and the weighted sum
@@ -348,15 +348,23 @@ def label_logit_terms(key_logits: torch.Tensor, query_labels: torch.Tensor,
 
 def _pair_weights(query_labels: torch.Tensor, counts: torch.Tensor, per_anchor_mean: bool,
                   dtype: torch.dtype) -> Tuple[torch.Tensor, torch.Tensor]:
-    r"""``B x C`` weights :math:`W_{ij} = w_{ij} y_{ij} / n_j` and ``(B,)`` valid pairs."""
+    r"""``C x B`` weights :math:`W^\top`, :math:`W_{ij} = w_{ij} y_{ij} / n_j`, and ``(B,)``
+    valid pairs.
+
+    Key-major (``C x B``, contiguous) because both products take :math:`W^\top`: the label
+    product by rows of ``C`` and the class sums' ``W M`` as a transposed operand. It is written
+    in one pass over the ``B x C`` labels (:math:`1 / n_j` is 0 for labels without a key, so
+    no separate validity mask is applied).
+    """
     if query_labels.is_sparse:
         query_labels = query_labels.to_dense()  # B x C: small next to the B x K logits
     has_pos, inv_n = _inverse_counts(counts)  # C, C
-    label_pairs = query_labels.to(dtype) * has_pos.to(dtype)  # B x C
-    pairs = label_pairs.sum(dim=1)  # B
-    weights = label_pairs * inv_n  # B x C
+    labels = query_labels.to(dtype)  # no copy for labels already in the compute dtype
+    pairs = labels @ has_pos.to(dtype)  # B
+    weights = torch.mul(labels.t(), inv_n[:, None],
+                        out=labels.new_empty(labels.shape[1], labels.shape[0]))  # C x B
     if per_anchor_mean:
-        weights = weights / pairs.clamp_min(1)[:, None]
+        weights.div_(pairs.clamp_min(1))
     return weights, pairs
 
 
