@@ -351,7 +351,7 @@ def _pair_weights(query_labels: torch.Tensor, counts: torch.Tensor, per_anchor_m
     r"""``C x B`` weights :math:`W^\top`, :math:`W_{ij} = w_{ij} y_{ij} / n_j`, and ``(B,)``
     valid pairs.
 
-    Key-major (``C x B``, contiguous) because both products take :math:`W^\top`: the label
+    Class-major (``C x B``, contiguous) because both products take :math:`W^\top`: the label
     product by rows of ``C`` and the class sums' ``W M`` as a transposed operand. It is written
     in one pass over the ``B x C`` labels (:math:`1 / n_j` is 0 for labels without a key, so
     no separate validity mask is applied).
