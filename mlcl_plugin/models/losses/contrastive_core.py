@@ -305,9 +305,19 @@ def label_set_terms(query: torch.Tensor, log_den: torch.Tensor, query_labels: to
     return lse_total - (query * pulled).sum() / temperature, count
 
 
+def logits_key_major(device: torch.device) -> bool:
+    """Whether :func:`label_logit_terms` should take key-major (``K x B``) logits on ``device``.
+
+    Key-major everywhere but on CUDA, where the softmax over a non-last dimension is a strided
+    kernel (see :func:`label_logit_terms`, ``key_major``).
+    """
+    return torch.device(device).type != 'cuda'
+
+
 def label_logit_terms(key_logits: torch.Tensor, query_labels: torch.Tensor,
                       key_labels: torch.Tensor,
-                      per_anchor_mean: bool = False) -> Tuple[torch.Tensor, torch.Tensor]:
+                      per_anchor_mean: bool = False,
+                      key_major: bool = True) -> Tuple[torch.Tensor, torch.Tensor]:
     r"""The sum and count of :func:`label_set_terms`, written on the logits and the key labels.
 
     With :math:`W` as there (``B x C``) and :math:`M = \tilde Y^\top K`,
@@ -322,11 +332,16 @@ def label_logit_terms(key_logits: torch.Tensor, query_labels: torch.Tensor,
 
     Args:
         key_logits (Tensor): ``K x B`` logits, :math:`s^\top` (compute dtype): ``keys @
-            (query / tau).T``.
+            (query / tau).T``; ``B x K`` (:math:`s`) when ``key_major`` is False.
         query_labels (Tensor): ``B x C`` 0/1 labels of the anchors, dense or sparse COO.
         key_labels (Tensor): ``K x C`` 0/1 labels of the keys, dense or sparse COO (a stored 0
             is no label).
         per_anchor_mean (bool): as in :func:`label_set_terms`. Defaults to False.
+        key_major (bool): the layout of ``key_logits``. Key-major suits the CPU (the passes
+            run over contiguous rows of B); on CUDA the softmax over a non-last dimension is a
+            strided kernel several times slower than the row softmax, so anchor-major
+            (``B x K``) logits with the weights read transposed are faster there. Same value
+            either way. Defaults to True.
 
     Returns:
         tuple[Tensor, Tensor]: scalar sum of the terms (with gradient) and scalar count.
@@ -342,7 +357,10 @@ def label_logit_terms(key_logits: torch.Tensor, query_labels: torch.Tensor,
     # sum is a cross-entropy against the soft targets G: -sum_ik G_ik log p_ik. One fused
     # log_softmax (and its backward) replaces logsumexp's separate passes and the weighted sum
     # of the logits.
-    total = -(torch.log_softmax(key_logits, dim=0) * key_weights).sum()
+    if key_major:
+        total = -(torch.log_softmax(key_logits, dim=0) * key_weights).sum()
+    else:
+        total = -(torch.log_softmax(key_logits, dim=1) * key_weights.t()).sum()
     return total, _term_count(pairs, per_anchor_mean)
 
 

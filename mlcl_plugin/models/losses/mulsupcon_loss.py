@@ -16,6 +16,7 @@ from .contrastive_core import (
     label_set_terms,
     label_sums,
     log_sum_exp,
+    logits_key_major,
     scaled_logits,
     supcon_terms,
 )
@@ -215,10 +216,16 @@ class MulSupConLoss(ContrastiveLoss):
                    key_labels: KeyLabels) -> Tuple[torch.Tensor, torch.Tensor]:
         """MulSupCon terms (inputs already in the compute dtype)."""
         if self._weights_on_logits(query, keys, key_labels):
-            # label weights against the (key-major) logits: B per stored key label, not D
-            key_logits = keys @ (query / self.temperature).t()  # K x B
-            return label_logit_terms(key_logits, query_labels, key_labels,
-                                     per_anchor_mean=self.weighting == 'per_sample')
+            # label weights against the logits: B per stored key label, not D. Key-major
+            # (K x B) on CPU, anchor-major on CUDA, whose softmax over dim 0 is slow.
+            per_anchor_mean = self.weighting == 'per_sample'
+            if logits_key_major(query.device):
+                key_logits = keys @ (query / self.temperature).t()  # K x B
+                return label_logit_terms(key_logits, query_labels, key_labels,
+                                         per_anchor_mean=per_anchor_mean)
+            return label_logit_terms(scaled_logits(query, keys, self.temperature),  # B x K
+                                     query_labels, key_labels, per_anchor_mean=per_anchor_mean,
+                                     key_major=False)
         dtype = query.dtype
         log_den = log_sum_exp(scaled_logits(query, keys, self.temperature), dim=1)  # B
         # Positive-logit sums from the per-label key sums (C x D): the label product shrinks

@@ -14,6 +14,7 @@ from mlcl_plugin.models.losses.contrastive_core import (
     label_set_terms,
     label_sums,
     log_sum_exp,
+    logits_key_major,
     supcon_terms,
 )
 
@@ -109,10 +110,12 @@ def _sparse_with_stored_zero_and_duplicates(labels):
 @pytest.mark.parametrize('key_form', ['dense', 'uint8', 'uint8-blocks', 'sparse', 'sparse-raw'])
 @pytest.mark.parametrize('query_form', ['dense', 'sparse'])
 @pytest.mark.parametrize('per_anchor_mean', [False, True])
+@pytest.mark.parametrize('key_major', [True, False])
 def test_label_logit_terms_equal_the_pair_loop(monkeypatch, key_form, query_form,
-                                               per_anchor_mean):
+                                               per_anchor_mean, key_major):
     """The weights-on-logits form gives the pair loop's sum, count and the gradients of the
-    queries and of the keys (in-batch use, keys with gradient), for every label encoding."""
+    queries and of the keys (in-batch use, keys with gradient), for every label encoding and
+    both logit layouts (key-major K x B, anchor-major B x K)."""
     from mlcl_plugin.models.losses import contrastive_core
 
     if key_form == 'uint8-blocks':  # blocks of 4 rows: 12 keys in 3 casts
@@ -133,12 +136,54 @@ def test_label_logit_terms_equal_the_pair_loop(monkeypatch, key_form, query_form
                   'sparse': yk.to_sparse(),
                   'sparse-raw': _sparse_with_stored_zero_and_duplicates(yk)}[key_form]
     query_labels = yq.to_sparse() if query_form == 'sparse' else yq
-    total, count = label_logit_terms(k @ (q / 0.1).t(), query_labels, key_labels,
-                                     per_anchor_mean)
+    logits = k @ (q / 0.1).t() if key_major else (q / 0.1) @ k.t()
+    total, count = label_logit_terms(logits, query_labels, key_labels, per_anchor_mean,
+                                     key_major=key_major)
     torch.testing.assert_close(total, expected)
     assert float(count) == expected_count
     for grad, ref in zip(torch.autograd.grad(total, (q, k)), ref_grads):
         torch.testing.assert_close(grad, ref)
+
+
+def test_logits_layout_is_key_major_except_on_cuda():
+    assert logits_key_major(torch.device('cpu'))
+    assert logits_key_major('cpu')
+    assert not logits_key_major(torch.device('cuda', 0))
+    assert not logits_key_major('cuda')
+
+
+@pytest.mark.parametrize('sparse', [False, True])
+def test_mulsupcon_loss_anchor_major_logits_give_the_same_loss(monkeypatch, sparse):
+    """The layout MulSupConLoss uses on CUDA (anchor-major B x K logits, weights read
+    transposed), forced on CPU: the same loss and query gradient as the key-major layout, and
+    label_logit_terms receives B x K logits."""
+    from mlcl_plugin.models.losses import mulsupcon_loss
+
+    seen = []
+    real = mulsupcon_loss.label_logit_terms
+
+    def spy(logits, *args, **kwargs):
+        seen.append((tuple(logits.shape), kwargs.get('key_major', True)))
+        return real(logits, *args, **kwargs)
+
+    monkeypatch.setattr(mulsupcon_loss, 'label_logit_terms', spy)
+    g = torch.Generator().manual_seed(5)
+    yq = (torch.rand(3, 6, generator=g) < 0.5).float()
+    yq[:, 0] = 1
+    yk = (torch.rand(40, 6, generator=g) < 0.5).float()
+    yk[:, 0] = 1
+    key_labels = yk.to_sparse() if sparse else yk
+    q = F.normalize(torch.randn(3, 16, generator=g, dtype=torch.float64), dim=1)
+    k = F.normalize(torch.randn(40, 16, generator=g, dtype=torch.float64), dim=1)
+    results = []
+    for key_major in (True, False):
+        monkeypatch.setattr(mulsupcon_loss, 'logits_key_major', lambda device, m=key_major: m)
+        q_ = q.clone().requires_grad_()
+        value = MulSupConLoss(0.2)(q_, k, yq, key_labels)
+        value.backward()
+        results.append((value.detach(), q_.grad))
+    torch.testing.assert_close(*results)
+    assert seen == [((40, 3), True), ((3, 40), False)]
 
 
 @pytest.mark.parametrize('weighting', ['none', 'per_sample'])
