@@ -3,6 +3,7 @@
 retargeted to it, the threshold protocols, the generated README block; end to end on a new
 sparse Mulan set (hundreds of labels at about 2 % density) and on the real yeast split."""
 import importlib.util
+import itertools
 import json
 import os.path as osp
 
@@ -136,11 +137,16 @@ def test_score_protocols():
         -np.mean(y_test * np.log(0.05) + (1 - y_test) * np.log(0.95)))
 
 
+_PRETRAININGS = itertools.count()
+
+
 def _record(seed, value, early=True):
     keys = dict.fromkeys(METRICS, value)
     for proto in ('valthr_', 'valfine_', 'oracle_', 'oraclefine_'):
         keys.update({proto + k: value + 1 for k in repro.THRESHOLDED})
-    return dict(metrics=keys, epochs=30 + seed, early_stop=early, max_epochs=500)
+    return dict(metrics=keys, epochs=30 + seed, early_stop=early, max_epochs=500,
+                commit='abc1234', train_s=60.0, pretrain_key=f'p{next(_PRETRAININGS)}',
+                pretrain_s=1800.0, pretrain_commit='def5678', machine='x86_64, 2 CPUs')
 
 
 def test_tables_orderings_and_readme_block(tmp_path):
@@ -167,7 +173,10 @@ def test_tables_orderings_and_readme_block(tmp_path):
     readme = tmp_path / 'README.md'
     readme.write_text(f'before\n{repro.README_BEGIN}\nSTALE\n{repro.README_END}\nafter\n')
     args = parse_args(['--pretrain-iters', '600', '--seeds', '0', '1', '2'])
-    block = repro.report_lines(args, results, 60.0)
+    block = repro.report_lines(args, results)
+    # made from the records alone: commits and compute sums, not this run's clock
+    assert '`abc1234`, `def5678`' in block[0]
+    assert '12 pretrainings 6.0 h, 12 downstream rows 0.2 h' in block[0]
     from tools.benchmarks import orchestration as orch
     orch.replace_marked_block(str(readme), repro.README_BEGIN, repro.README_END, block)
     new = readme.read_text()
@@ -247,7 +256,9 @@ def test_new_sparse_mulan_set_end_to_end(tmp_path, capsys):
     readme = tmp_path / 'README.md'
     readme.write_text(f'{repro.README_BEGIN}\n{repro.README_END}\n')
     work = tmp_path / 'work'
+    ledger = tmp_path / 'ledger.json'
     argv = ['--dataset-config', str(cfg), '--seeds', '0', '--jobs', '1',
+            '--ledger', str(ledger),
             '--rows', 'mulsupcon-linear', 'mulsupcon-finetune', '--pretrain-iters', '300',
             '--data-root', str(tmp_path / 'data'), '--work-dir', str(work),
             '--readme', str(readme)]
@@ -271,11 +282,35 @@ def test_new_sparse_mulan_set_end_to_end(tmp_path, capsys):
     assert '**synth**' in readme.read_text()
     saved = json.load(open(work / 'results.json'))
     assert saved['results']['synth']['mulsupcon-linear'][0]['early_stop']
-    # a rerun finds every unit cached
+    # the ledger keeps the rows outside the work dir, paths as base names
+    kept = json.load(open(ledger))['records']
+    assert len(kept) == 2
+    for rec in kept.values():
+        assert rec['pretrain_checkpoint'] == 'iter_300.pth'
+        assert rec['pretrain_s'] > 0
+        assert rec['pretrain_key']
+        assert rec['machine']
+    block = readme.read_text()
+    # a rerun takes every row from the ledger: nothing is trained again
     again = main(argv)
+    out = capsys.readouterr().out
     assert again['synth']['mulsupcon-linear'][0]['metrics'] == \
         results['synth']['mulsupcon-linear'][0]['metrics']
-    assert 'pretrained mulsupcon' in capsys.readouterr().out
+    assert 'pretrained' not in out
+    assert '$ ' not in out
+    assert out.count('from the ledger') == 2
+    # ... and so does another machine with an empty work dir: the tables from the ledger alone
+    # are the same text
+    readme.write_text(f'{repro.README_BEGIN}\n{repro.README_END}\n')
+    other = [str(tmp_path / 'elsewhere') if a == str(work) else a for a in argv]
+    other.append('--from-ledger')
+    main(other)
+    assert readme.read_text() == block
+    # a row the ledger lacks is an error naming it, not a training run
+    with pytest.raises(LookupError, match="synth seed 1 'MulSupCon -> linear probe'"):
+        main(other + ['--seeds', '1'])
+    with pytest.raises(SystemExit):
+        parse_args(['--from-ledger'])
 
 
 @pytest.mark.slow
@@ -307,3 +342,32 @@ def test_quick_yeast_beats_random_init(shared_data, tmp_path, capsys):
     assert saved['results']['yeast']['mulsupcon-linear'][0]['metrics']['mAP'] == \
         pytest.approx(pre['mAP'])
     assert osp.isfile(work / 'yeast' / 'seed0' / 'mulsupcon-linear_p400' / 'test_scores.npz')
+
+
+LEDGER = osp.join(REPO_ROOT, 'docs', 'benchmarks', 'mulsupcon_vectors_ledger.json')
+
+
+def test_readme_block_is_what_the_committed_ledger_formats_to(tmp_path):
+    """The README's vector tables are made from the committed ledger (never typed): remade
+    from it alone, training nothing, they are the same text. Until the grid is complete the
+    block says so, and the ledger's rows are records of this script."""
+    with open(osp.join(REPO_ROOT, 'README.md')) as f:
+        text = f.read()
+    block = text.split(repro.README_BEGIN, 1)[1].split(repro.README_END, 1)[0]
+    kept = repro.Ledger(LEDGER).records if osp.isfile(LEDGER) else {}
+    for key, rec in kept.items():
+        assert rec['unit_key'] == key
+        assert rec['row'] in repro.ROWS
+        assert set(METRICS) <= set(rec['metrics'])
+        assert rec['commit']
+        assert rec['machine']
+        assert rec['pretrain_checkpoint'] is None or '/' not in rec['pretrain_checkpoint']
+    if 'MulSupCon vector reproduction' not in block:
+        assert 'Not generated yet' in block
+        return
+    readme = tmp_path / 'README.md'
+    readme.write_text(f'{repro.README_BEGIN}\n{repro.README_END}\n')
+    main(['--ablation', '--ledger', LEDGER, '--from-ledger', '--work-dir', str(tmp_path / 'w'),
+          '--data-root', str(tmp_path / 'no_data'), '--readme', str(readme)])
+    assert readme.read_text().split(repro.README_BEGIN, 1)[1].split(repro.README_END)[0] \
+        == block

@@ -37,14 +37,25 @@ Every unit (pretraining, downstream row) is cached in ``--work-dir`` under a key
 resolved config, options and upstream unit; a rerun skips finished units, resumes interrupted
 pretrainings from their last checkpoint, and reruns a unit whose config changed (the old one
 is moved aside). Results also go to ``<work-dir>/results.json``.
+
+A grid longer than one sitting (the full ablation is about 24 pretrainings of 45 minutes on
+2 CPU cores) keeps its finished rows in a ledger, a small JSON file outside the work dir
+(``--ledger``; ours is ``docs/benchmarks/mulsupcon_vectors_ledger.json``, committed): a later
+run with an empty work dir takes the rows whose key is current from it and trains only the
+rest, and ``--from-ledger`` remakes the tables from it alone:
+
+    python tools/benchmarks/reproduce_mulsupcon_vectors.py --ablation \
+        --ledger docs/benchmarks/mulsupcon_vectors_ledger.json --from-ledger --readme README.md
 """
 import argparse
 import copy
 import glob
+import json
 import os
 import os.path as osp
 import pickle
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -172,6 +183,16 @@ def parse_args(argv=None):
     parser.add_argument('--threads', type=int, default=1,
                         help='torch threads per run (OMP_NUM_THREADS); 1 is fastest for this '
                         'MLP on a small CPU')
+    parser.add_argument('--ledger', default=None, metavar='JSON',
+                        help="keep every finished row's record (metrics, unit keys, seconds, "
+                        'commits) in this file as well; a later run, on another machine or '
+                        'with an empty --work-dir, takes the rows whose key matches from it '
+                        'instead of training them again, and the tables can be remade from '
+                        'it alone (a grid longer than one sitting: commit the ledger)')
+    parser.add_argument('--from-ledger', action='store_true',
+                        help='train nothing: make the tables from --ledger alone (an error '
+                        'names the first row it lacks; no data needed for data sets whose '
+                        'config declares its sizes)')
     parser.add_argument('--readme', default=None,
                         help=f'rewrite the {README_BEGIN} ... {README_END} block of this file')
     args = parser.parse_args(argv)
@@ -179,6 +200,8 @@ def parse_args(argv=None):
         args.pretrain_iters = 600 if args.quick else 150000
     if args.pretrain_iters < 2:
         parser.error('--pretrain-iters must be >= 2')
+    if args.from_ledger and not args.ledger:
+        parser.error('--from-ledger needs --ledger')
     if args.max_epochs is not None and args.max_epochs < 1:
         parser.error('--max-epochs must be >= 1')
     if args.rows is None:
@@ -295,6 +318,59 @@ def _data_options(args, ds, loaders=LOADERS):
 
 
 # --------------------------------------------------------------------------------------------
+# ledger
+
+
+class Ledger:
+    """Finished downstream rows by unit key, kept in one JSON file outside the work dir.
+
+    A work dir holds checkpoints and is not kept between machines or sessions; the ledger
+    holds only what the tables need (each row's metrics, its pretraining's key and seconds,
+    commits), so a grid longer than one sitting can go on elsewhere and its tables be remade
+    from it. A row is taken from it only when its key (resolved config, options, pretraining
+    key) is the current one. Paths are kept as base names. Writes are atomic; one process
+    writes it, its threads under a lock.
+
+    Args:
+        path (str): The JSON file (created on the first record).
+    """
+
+    def __init__(self, path):
+        self.path = path
+        self.records = {}
+        self._lock = threading.Lock()
+        if osp.isfile(path):
+            with open(path) as f:
+                data = json.load(f)
+            if not isinstance(data, dict) or not isinstance(data.get('records'), dict):
+                raise ValueError(f'{path}: not a ledger of this script (no "records" object)')
+            self.records = data['records']
+
+    def get(self, key):
+        """The record of the row with unit key ``key``, or None."""
+        with self._lock:
+            rec = self.records.get(key)
+        return copy.deepcopy(rec) if rec is not None else None
+
+    def add(self, rec, upstream=None):
+        """Keep ``rec`` (a :func:`downstream` record; ``upstream``: its pretraining's)."""
+        entry = copy.deepcopy(rec)
+        entry['config'] = osp.basename(entry['config'])
+        if entry.get('pretrain_checkpoint'):
+            entry['pretrain_checkpoint'] = osp.basename(entry['pretrain_checkpoint'])
+        if upstream is not None:  # records written before these fields existed
+            entry.setdefault('pretrain_key', upstream['unit_key'])
+            entry.setdefault('pretrain_s', upstream['seconds'])
+            entry.setdefault('pretrain_commit', upstream['commit'])
+        with self._lock:
+            self.records[entry['unit_key']] = entry
+            orch.atomic_write_json(self.path, {
+                'about': 'finished rows of tools/benchmarks/reproduce_mulsupcon_vectors.py '
+                         'by unit key (see its --ledger)',
+                'records': dict(sorted(self.records.items()))})
+
+
+# --------------------------------------------------------------------------------------------
 # units
 
 
@@ -312,8 +388,8 @@ def _unit_dir(work, key):
         orch.atomic_write_text(marker, key)
 
 
-def pretrain(args, ds, variant, seed, env):
-    """Pretrain once per (data set, variant, seed, length); return its record."""
+def pretrain_plan(args, ds, variant, seed):
+    """``(work dir, config, options, unit key)`` of one pretraining, without running it."""
     n = args.pretrain_iters
     work = osp.join(args.work_dir, ds, f'seed{seed}', f'pretrain_{variant}_{n}it')
     cfg = write_config(args, ds, PRETRAIN[variant], f'pretrain_{variant}')
@@ -323,7 +399,12 @@ def pretrain(args, ds, variant, seed, env):
             f'default_hooks.checkpoint.interval={min(n, max(1, args.checkpoint_interval))}',
             f'default_hooks.logger.interval={min(1000, n)}',
             f'log_processor.window_size={min(1000, n)}']
-    key = orch.unit_key(cfg, opts)
+    return work, cfg, opts, orch.unit_key(cfg, opts)
+
+
+def pretrain(args, ds, variant, seed, env):
+    """Pretrain once per (data set, variant, seed, length); return its record."""
+    work, cfg, opts, key = pretrain_plan(args, ds, variant, seed)
     rec = orch.cached_record(work, key)
     if rec is not None:
         return rec
@@ -336,7 +417,7 @@ def pretrain(args, ds, variant, seed, env):
     if osp.isfile(osp.join(work, 'last_checkpoint')):
         opts.append('train_cfg.type=NoReplayIterBasedTrainLoop')
     seconds = orch.train(cfg, work, opts, log_path=osp.join(work, 'train.log'), env=env)
-    ckpt = osp.join(work, f'iter_{n}.pth')
+    ckpt = osp.join(work, f'iter_{args.pretrain_iters}.pth')
     if not osp.isfile(ckpt):
         raise RuntimeError(f'pretraining did not write {ckpt}')
     rec = dict(unit_key=key, checkpoint=ckpt, seconds=seconds, commit=orch.git_commit(True))
@@ -410,8 +491,9 @@ def _stopping(log_path):
     return epochs, early
 
 
-def downstream(args, ds, row, seed, upstream, env):
-    """Train one downstream row (cached), score its lowest-validation-BCE checkpoint."""
+def downstream_plan(args, ds, row, seed, upstream_key=None):
+    """``(work dir, config, options, unit key)`` of one downstream row, without running it;
+    ``upstream_key``: the key of its pretraining (the checkpoint path is not part of a key)."""
     name, variant, recipe = ROWS[row]
     suffix = f'_p{args.pretrain_iters}' if variant else ''
     work = osp.join(args.work_dir, ds, f'seed{seed}', row + suffix)
@@ -419,11 +501,18 @@ def downstream(args, ds, row, seed, upstream, env):
     opts = [f'randomness.seed={seed}']
     if args.max_epochs is not None:
         opts.append(f'train_cfg.max_epochs={args.max_epochs}')
+    if row == 'randinit-linear':
+        opts.append('model.backbone.init_cfg=None')
+    return work, cfg, opts, orch.unit_key(cfg, opts, upstream_key)
+
+
+def downstream(args, ds, row, seed, upstream, env):
+    """Train one downstream row (cached), score its lowest-validation-BCE checkpoint."""
+    name, variant, recipe = ROWS[row]
+    work, cfg, opts, key = downstream_plan(args, ds, row, seed,
+                                           upstream['unit_key'] if upstream else None)
     if upstream is not None:
         opts.append(f'model.backbone.init_cfg.checkpoint={upstream["checkpoint"]}')
-    elif row == 'randinit-linear':
-        opts.append('model.backbone.init_cfg=None')
-    key = orch.unit_key(cfg, opts, upstream['unit_key'] if upstream else None)
     rec = orch.cached_record(work, key)
     if rec is not None:
         return rec
@@ -449,7 +538,10 @@ def downstream(args, ds, row, seed, upstream, env):
                epochs=epochs, max_epochs=max_epochs, early_stop=early,
                best_checkpoint=osp.basename(best[-1]), train_s=train_s,
                pretrain_checkpoint=upstream['checkpoint'] if upstream else None,
-               commit=orch.git_commit(True))
+               pretrain_key=upstream['unit_key'] if upstream else None,
+               pretrain_s=upstream['seconds'] if upstream else None,
+               pretrain_commit=upstream['commit'] if upstream else None,
+               machine=orch.machine(args.threads), commit=orch.git_commit(True))
     orch.atomic_write_json(osp.join(work, 'result.json'), rec)
     return rec
 
@@ -535,13 +627,25 @@ def ordering_lines(ds, results):
     return lines
 
 
-def report_lines(args, all_results, wall_s):
-    commit = orch.git_commit(True)
-    lines = [f'MulSupCon vector reproduction (tables made at commit `{commit}` by '
-             '`tools/benchmarks/reproduce_mulsupcon_vectors.py`): pretraining '
+def report_lines(args, all_results):
+    """The report (README block): a function of the rows' records alone, so that a ledger
+    gathered over several sittings and machines gives the same text wherever it is made."""
+    recs = [r for results in all_results.values() for rs in results.values() for r in rs]
+    commits = sorted({r['commit'] for r in recs}
+                     | {r['pretrain_commit'] for r in recs if r.get('pretrain_commit')})
+    pretrain_s = {r['pretrain_key']: r['pretrain_s'] for r in recs
+                  if r.get('pretrain_key') and r.get('pretrain_s') is not None}
+    machines = sorted({r['machine'] for r in recs if r.get('machine')})
+    compute = (f'{len(pretrain_s)} pretrainings {sum(pretrain_s.values()) / 3600:.1f} h, '
+               f'{len(recs)} downstream rows {sum(r["train_s"] for r in recs) / 3600:.1f} h '
+               f'(sums of the runs\' wall times, {"; ".join(machines) or "machine unknown"}, '
+               f'two runs at a time)')
+    lines = ['MulSupCon vector reproduction (made by '
+             '`tools/benchmarks/reproduce_mulsupcon_vectors.py` from runs at commit(s) '
+             f'{", ".join(f"`{c}`" for c in commits)}): pretraining '
              f'{args.pretrain_iters} iterations, downstream epochs until the validation BCE '
              'plateaus (best validation BCE checkpoint; "epochs" = epochs run, "stop" = runs '
-             f'that stopped on the plateau before the cap), wall time {wall_s / 60:.1f} min. '
+             f'that stopped on the plateau before the cap); compute: {compute}. '
              '"thr 0.5": fixed threshold; "val thr": each metric at the threshold that '
              'maximises it on the validation split (fair); "oracle": at the threshold that '
              "maximises it on the test split itself (the papers' protocol, 0.1..0.9), "
@@ -569,27 +673,51 @@ def main(argv=None):
     for ds, path in args.dataset_configs.items():
         data_cfg = Config.fromfile(_abs(path))
         folder = data_folder(data_cfg)
-        args.data_roots[ds] = orch.require_dir(osp.join(args.data_root, folder), f'{folder}/')
+        root = osp.join(args.data_root, folder)
+        args.data_roots[ds] = (osp.abspath(root).rstrip('/') + '/' if args.from_ledger
+                               else orch.require_dir(root, f'{folder}/'))
         args.sizes[ds] = data_sizes(data_cfg, args.data_roots[ds])
     start = time.perf_counter()
+    ledger = Ledger(args.ledger) if args.ledger else None
 
     def unit(ds, seed):
         """Everything of one (data set, seed): pretraining(s), then the downstream rows."""
         ups, out = {}, {}
-        for row in args.rows:
+        # each pretraining's rows right after it, so that a run stopped midway (a session
+        # that ends) leaves whole pretrainings with their rows, not pretrainings whose
+        # fine-tuning waits behind three other pretrainings
+        variants = [ROWS[r][1] for r in args.rows]
+        order = sorted(range(len(args.rows)), key=lambda i: (
+            -1 if variants[i] is None else variants.index(variants[i]), i))
+        for row in (args.rows[i] for i in order):
             variant = ROWS[row][1]
-            if variant is not None and variant not in ups:
-                ups[variant] = pretrain(args, ds, variant, seed, env)
-                print(f'[{ds} seed {seed}] pretrained {variant} ({args.pretrain_iters} iters)',
-                      flush=True)
-            if args.pretrain_only:
-                continue
-            out[row] = downstream(args, ds, row, seed, ups.get(variant), env)
-            m = out[row]['metrics']
+            rec = None
+            if ledger is not None and not args.pretrain_only:
+                up_key = pretrain_plan(args, ds, variant, seed)[3] if variant else None
+                rec = ledger.get(downstream_plan(args, ds, row, seed, up_key)[3])
+            if rec is None and args.from_ledger:
+                raise LookupError(f'{args.ledger}: no record of {ds} seed {seed} '
+                                  f'{ROWS[row][0]!r} with the current configs and options')
+            if rec is None:
+                if variant is not None and variant not in ups:
+                    ups[variant] = pretrain(args, ds, variant, seed, env)
+                    print(f'[{ds} seed {seed}] pretrained {variant} '
+                          f'({args.pretrain_iters} iters)', flush=True)
+                if args.pretrain_only:
+                    continue
+                rec = downstream(args, ds, row, seed, ups.get(variant), env)
+                if ledger is not None:
+                    rec.setdefault('machine', orch.machine(args.threads))
+                    ledger.add(rec, ups.get(variant))
+                source = ''
+            else:
+                source = ', from the ledger'
+            out[row] = rec
+            m = rec['metrics']
             print(f'[{ds} seed {seed}] {ROWS[row][0]}: ' + '  '.join(
                 f'{SHORT[k]} {m[k]:.1f}' for k in METRICS)
-                + f'  ({out[row]["epochs"]} epochs, '
-                f'{"plateau" if out[row]["early_stop"] else "cap"})', flush=True)
+                + f'  ({rec["epochs"]} epochs, '
+                f'{"plateau" if rec["early_stop"] else "cap"}{source})', flush=True)
         return out
 
     units = [(ds, seed) for ds in args.dataset_configs for seed in args.seeds]
@@ -603,7 +731,7 @@ def main(argv=None):
     for (ds, _), out in zip(units, done):
         for row in args.rows:
             all_results[ds][row].append(out[row])
-    lines = report_lines(args, all_results, time.perf_counter() - start)
+    lines = report_lines(args, all_results)
     print('\n' + '\n'.join(lines))
     orch.atomic_write_json(osp.join(args.work_dir, 'results.json'),
                            {'args': vars(args),
