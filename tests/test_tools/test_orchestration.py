@@ -127,3 +127,23 @@ def test_mean_std_cells():
     assert orch.mean_std(values) == f'{np.mean(kept):.1f} +- {np.std(kept, ddof=1):.1f}'
     assert orch.mean_std([41.26]) == '41.3'
     assert orch.mean_std([None]) == '-'
+
+
+def test_logged_run_seconds_sums_the_runs_of_a_resumed_unit(tmp_path):
+    """A pretraining resumed twice spent the time of all three runs (the killed ones up to
+    their last log line), not only the last run's."""
+    with pytest.raises(FileNotFoundError, match=str(tmp_path)):
+        orch.logged_run_seconds(str(tmp_path))
+    for stamp, lines in (('20261201_032658', ['2026/12/01 03:26:59 - mmengine - INFO - a',
+                                              '  continued line without a time',
+                                              '2026/12/01 03:34:58 - mmengine - INFO - b']),
+                         ('20261201_033558', ['2026/12/01 03:36:00 - mmengine - INFO - c',
+                                              '2026/12/01 04:12:30 - mmengine - INFO - d']),
+                         ('20261201_041300', [])):
+        (tmp_path / stamp).mkdir()
+        (tmp_path / stamp / f'{stamp}.log').write_text('\n'.join(lines) + '\n')
+    # not a run: other folders and files
+    (tmp_path / 'vis_data').mkdir()
+    (tmp_path / 'vis_data' / 'vis_data.log').write_text('2026/12/01 09:00:00 x\n')
+    (tmp_path / 'train.log').write_text('2026/12/01 09:00:00 x\n')
+    assert orch.logged_run_seconds(str(tmp_path)) == (8 * 60) + (36 * 60 + 32) + 0

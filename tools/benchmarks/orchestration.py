@@ -13,12 +13,14 @@ module is the one implementation of the plumbing around that, imported by each s
                          log_path=osp.join(work_dir, 'train.log'))
     metrics = orch.last_metrics(work_dir)
 """
+import datetime
 import glob
 import hashlib
 import json
 import os
 import os.path as osp
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -249,6 +251,42 @@ def train_log_stats(work_dir: str) -> Tuple[Optional[float], Optional[float]]:
     # the first logged window holds the workers' start-up
     times, waits = (times[1:], waits[1:]) if len(times) > 2 else (times, waits)
     return sum(times) / len(times), sum(waits) / sum(times)
+
+
+_LOG_TIME = re.compile(r'^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) ')
+
+
+def logged_run_seconds(work_dir: str) -> float:
+    """Wall seconds of every mmengine run in ``work_dir``, summed over the runs of a resumed
+    unit (including the part of a killed run after its last checkpoint, which was spent).
+
+    Each run is mmengine's ``<work_dir>/<%Y%m%d_%H%M%S>/<same>.log``: from the folder's
+    timestamp (the runner's start) to the last timestamped line of its log.
+
+    Raises:
+        FileNotFoundError: If ``work_dir`` holds no such log.
+    """
+    total, found = 0.0, False
+    for log in sorted(glob.glob(osp.join(work_dir, '*', '*.log'))):
+        stamp = osp.basename(osp.dirname(log))
+        if osp.basename(log) != f'{stamp}.log':
+            continue
+        try:
+            start = datetime.datetime.strptime(stamp, '%Y%m%d_%H%M%S')
+        except ValueError:
+            continue
+        end = start
+        with open(log, errors='replace') as f:
+            for line in f:
+                m = _LOG_TIME.match(line)
+                if m:
+                    end = max(end, datetime.datetime.strptime(m.group(1), '%Y/%m/%d %H:%M:%S'))
+        total += (end - start).total_seconds()
+        found = True
+    if not found:
+        raise FileNotFoundError(f'no <timestamp>/<timestamp>.log of an mmengine run under '
+                                f'{work_dir}')
+    return total
 
 
 def last_metrics(work_dir: str, prefix: str = 'multi-label/') -> Dict[str, float]:

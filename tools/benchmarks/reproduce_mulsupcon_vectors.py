@@ -352,16 +352,12 @@ class Ledger:
             rec = self.records.get(key)
         return copy.deepcopy(rec) if rec is not None else None
 
-    def add(self, rec, upstream=None):
-        """Keep ``rec`` (a :func:`downstream` record; ``upstream``: its pretraining's)."""
+    def add(self, rec):
+        """Keep ``rec`` (a :func:`downstream` record)."""
         entry = copy.deepcopy(rec)
         entry['config'] = osp.basename(entry['config'])
         if entry.get('pretrain_checkpoint'):
             entry['pretrain_checkpoint'] = osp.basename(entry['pretrain_checkpoint'])
-        if upstream is not None:  # records written before these fields existed
-            entry.setdefault('pretrain_key', upstream['unit_key'])
-            entry.setdefault('pretrain_s', upstream['seconds'])
-            entry.setdefault('pretrain_commit', upstream['commit'])
         with self._lock:
             self.records[entry['unit_key']] = entry
             orch.atomic_write_json(self.path, {
@@ -416,11 +412,13 @@ def pretrain(args, ds, variant, seed, env):
     # point differ from an uninterrupted run's
     if osp.isfile(osp.join(work, 'last_checkpoint')):
         opts.append('train_cfg.type=NoReplayIterBasedTrainLoop')
-    seconds = orch.train(cfg, work, opts, log_path=osp.join(work, 'train.log'), env=env)
+    orch.train(cfg, work, opts, log_path=osp.join(work, 'train.log'), env=env)
     ckpt = osp.join(work, f'iter_{args.pretrain_iters}.pth')
     if not osp.isfile(ckpt):
         raise RuntimeError(f'pretraining did not write {ckpt}')
-    rec = dict(unit_key=key, checkpoint=ckpt, seconds=seconds, commit=orch.git_commit(True))
+    # all its runs, not only the last one of a resumed pretraining
+    rec = dict(unit_key=key, checkpoint=ckpt, seconds=orch.logged_run_seconds(work),
+               commit=orch.git_commit(True))
     orch.atomic_write_json(osp.join(work, 'result.json'), rec)
     return rec
 
@@ -541,7 +539,8 @@ def downstream(args, ds, row, seed, upstream, env):
                pretrain_key=upstream['unit_key'] if upstream else None,
                pretrain_s=upstream['seconds'] if upstream else None,
                pretrain_commit=upstream['commit'] if upstream else None,
-               machine=orch.machine(args.threads), commit=orch.git_commit(True))
+               machine=f'{orch.machine(args.threads)}, {args.jobs} runs at a time',
+               commit=orch.git_commit(True))
     orch.atomic_write_json(osp.join(work, 'result.json'), rec)
     return rec
 
@@ -638,8 +637,7 @@ def report_lines(args, all_results):
     machines = sorted({r['machine'] for r in recs if r.get('machine')})
     compute = (f'{len(pretrain_s)} pretrainings {sum(pretrain_s.values()) / 3600:.1f} h, '
                f'{len(recs)} downstream rows {sum(r["train_s"] for r in recs) / 3600:.1f} h '
-               f'(sums of the runs\' wall times, {"; ".join(machines) or "machine unknown"}, '
-               f'two runs at a time)')
+               f'(sums of the runs\' wall times; {"; ".join(machines)})')
     lines = ['MulSupCon vector reproduction (made by '
              '`tools/benchmarks/reproduce_mulsupcon_vectors.py` from runs at commit(s) '
              f'{", ".join(f"`{c}`" for c in commits)}): pretraining '
@@ -707,8 +705,7 @@ def main(argv=None):
                     continue
                 rec = downstream(args, ds, row, seed, ups.get(variant), env)
                 if ledger is not None:
-                    rec.setdefault('machine', orch.machine(args.threads))
-                    ledger.add(rec, ups.get(variant))
+                    ledger.add(rec)
                 source = ''
             else:
                 source = ', from the ledger'
