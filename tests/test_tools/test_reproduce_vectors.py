@@ -184,6 +184,19 @@ def test_tables_orderings_and_readme_block(tmp_path):
     assert new.endswith('after\n')
     assert 'STALE' not in new
     assert 'pretraining 600 iterations' in new
+    # a file that is not a ledger is refused, named, rather than overwritten
+    other = tmp_path / 'results.json'
+    other.write_text('{"args": {}, "results": {}}')
+    with pytest.raises(ValueError, match='results.json: not a ledger'):
+        repro.Ledger(str(other))
+    ledger = repro.Ledger(str(tmp_path / 'new_ledger.json'))
+    assert ledger.get('abc') is None
+    ledger.add(dict(results['yeast']['all-linear'][0], unit_key='abc', config='/x/y/z.py',
+                    pretrain_checkpoint='/x/iter_600.pth'))
+    kept = repro.Ledger(str(tmp_path / 'new_ledger.json')).get('abc')
+    assert kept['config'] == 'z.py'
+    assert kept['pretrain_checkpoint'] == 'iter_600.pth'
+    assert kept['metrics'] == results['yeast']['all-linear'][0]['metrics']
 
 
 # --------------------------------------------------------------------------------------------
