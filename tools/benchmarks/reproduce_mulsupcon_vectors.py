@@ -38,7 +38,7 @@ resolved config, options and upstream unit; a rerun skips finished units, resume
 pretrainings from their last checkpoint, and reruns a unit whose config changed (the old one
 is moved aside). Results also go to ``<work-dir>/results.json``.
 
-A grid longer than one sitting (the full ablation is about 24 pretrainings of 45 minutes on
+A grid longer than one sitting (the full ablation is 24 pretrainings of 40 to 55 minutes on
 2 CPU cores) keeps its finished rows in a ledger, a small JSON file outside the work dir
 (``--ledger``; ours is ``docs/benchmarks/mulsupcon_vectors_ledger.json``, committed): a later
 run with an empty work dir takes the rows whose key is current from it and trains only the
