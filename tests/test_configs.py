@@ -3,8 +3,10 @@
 and evaluator (the tiny CPU epoch through the stock tools/train.py is in
 tests/test_configs_tiny_runs.py, a file of its own so that the two halves run on different
 test workers)."""
+import contextlib
 import glob
 import os.path as osp
+from unittest import mock
 
 import pytest
 import torch
@@ -168,13 +170,30 @@ def test_config_carries_custom_imports(rel):
     assert hooks.count('NonFiniteLossHook') == 1, hooks
 
 
+# torch.nn.init's in-place initialisers, which the layers call as they are constructed
+_INITIALISERS = ('uniform_', 'normal_', 'trunc_normal_', 'constant_', 'ones_', 'zeros_',
+                 'kaiming_uniform_', 'kaiming_normal_', 'xavier_uniform_', 'xavier_normal_',
+                 'orthogonal_')
+
+
+@contextlib.contextmanager
+def _uninitialised_weights():
+    """Inside, the layers are built with their real shapes and wiring but their weights are left
+    as allocated: the build check does not run them, and initialising a ResNet-101 costs about a
+    second (the tiny runs build and initialise the models they train)."""
+    with mock.patch.multiple(torch.nn.init, **{name: lambda tensor, *args, **kwargs: tensor
+                                               for name in _INITIALISERS}):
+        yield
+
+
 @pytest.mark.parametrize('rel', CONFIGS)
 def test_config_builds(rel, data, tmp_path):
     from mmpretrain.registry import DATASETS, METRICS, MODELS
 
     cfg = _make_tiny(_load(rel), data, str(tmp_path), checkpoint='unused.pth')
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    model = MODELS.build(cfg.model)
+    with _uninitialised_weights():
+        model = MODELS.build(cfg.model)
     assert sum(p.numel() for p in model.parameters()) > 0
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if cfg.get(name):

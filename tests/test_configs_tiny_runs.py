@@ -55,14 +55,16 @@ def test_config_tiny_run_through_stock_train(rel, data, pretrained, tmp_path):
     log = proc.stdout + proc.stderr
     last = tmp_path / tiny_checkpoint_name(cfg)
     assert osp.isfile(last), log[-2000:]
-    state = torch.load(last, map_location='cpu', weights_only=False)
+    # mmap: only the tensors compared below are read from the (R50: hundreds of MB) files
+    state = torch.load(last, map_location='cpu', weights_only=False, mmap=True)
     if cfg.get('val_dataloader'):
         assert 'multi-label/mAP' in log
     init_cfg = cfg.model.backbone.get('init_cfg')
     if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
         # the backbone really came from the checkpoint (prefix='backbone.'); frozen configs keep
         # it unchanged through training
-        source = torch.load(checkpoint, map_location='cpu', weights_only=False)['state_dict']
+        source = torch.load(checkpoint, map_location='cpu', weights_only=False,
+                            mmap=True)['state_dict']
         key = next(k for k in source if k.startswith('backbone.') and k.endswith('weight'))
         if (cfg.model.backbone.get('frozen_stages', -1) == 4
                 or cfg.model.backbone.get('frozen', False)):

@@ -104,3 +104,32 @@ def test_a_server_with_a_running_thread_pool_is_not_used(cold_calls):
     assert len(calls) == 1
     server = warm_launcher._servers[tuple(sorted(env.items()))]
     assert server.ready is False
+
+
+def test_warm_run_writes_the_config_and_checkpoint_meta_a_cold_run_writes(shared_data, tmp_path):
+    """The warm server formats each config text once per run (yapf); what the run writes, the
+    dumped config and the config in the checkpoint's meta, is byte for byte a cold run's."""
+    import torch
+    from mmengine.config import Config
+
+    from tests.tiny_run import make_tiny, tiny_checkpoint_name
+
+    cfg = make_tiny(Config.fromfile(osp.join(
+        REPO_ROOT, 'configs', 'mulsupcon_vector', 'mulsupcon_mlp_1xb64-adam-150k_yeast.py')),
+        {'shared': shared_data}, str(tmp_path))
+    cfg.dump(str(tmp_path / 'cfg.py'))
+    written = {}
+    for how, run in (('warm', warm_launcher.run), ('cold', subprocess.run)):
+        work = tmp_path / how
+        proc = run([sys.executable, TRAIN, str(tmp_path / 'cfg.py'), '--work-dir', str(work)],
+                   cwd=REPO_ROOT, capture_output=True, text=True, env=one_thread_env(),
+                   timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        meta = torch.load(work / tiny_checkpoint_name(cfg), map_location='cpu',
+                          weights_only=False)['meta']
+        # the work dirs differ by name only
+        written[how] = tuple(text.replace(str(work), 'WORK')
+                             for text in ((work / 'cfg.py').read_text(), meta['cfg']))
+    assert written['warm'] == written['cold']
+    assert "type='MultiLabelMoCo'" in written['warm'][1]
+    assert "work_dir = 'WORK'" in written['warm'][0]
