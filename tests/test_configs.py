@@ -38,14 +38,33 @@ _MSC = 'configs/mulsupcon/'
 _BENCH = 'configs/mulsupcon/benchmarks/'
 _BLOCK = 'configs/blockwise/'
 _BLOCKSIMSIAM = _BLOCK + 'blocksimsiam_resnet50_2xb62-coslr-400e_coco.py'
+# The MulSupCon COCO pretraining: configs/mulsupcon_r50_coco.py, the paper's COCO 2014 config
+# unchanged, whose tiny run is the `pretrained` fixture of the tiny runs.
+_MSC_RUN = 'configs/mulsupcon_r50_coco.py'
+_VEC = 'configs/mulsupcon_vector/'
 BUILD_ONLY = {
-    **{f'{_MSC}mulsupcon_resnet50_{s}-coslr-400e_{d}.py':
-       f'{_MSC}mulsupcon_resnet50_8xb8-coslr-400e_coco2014.py'
+    **{f'{_MSC}mulsupcon_resnet50_{s}-coslr-400e_{d}.py': _MSC_RUN
        for s, d in (('8xb8', 'nus-wide'), ('8xb16', 'objects365'), ('8xb8', 'mirflickr25k'),
-                    ('8xb8', 'voc07'))},
-    **{f'{_MSC}mulsupcon-persample_resnet50_8xb8-coslr-400e_{d}.py':
-       f'{_MSC}mulsupcon-persample_resnet50_8xb8-coslr-400e_coco2014.py'
-       for d in ('mirflickr25k', 'voc07')},
+                    ('8xb8', 'voc07'), ('8xb8', 'coco2014'), ('8xb8', 'coco2017'))},
+    # ALL / ANY / 1/|y|: the positive set and the per-sample weight are options of the same head
+    **{f'{_MSC}mulsupcon-{v}_resnet50_8xb8-coslr-400e_{d}.py': _MSC_RUN
+       for v, d in (('persample', 'mirflickr25k'), ('persample', 'voc07'),
+                    ('persample', 'coco2014'), ('all', 'coco2014'), ('any', 'coco2014'))},
+    **{f'{_VEC}mulsupcon-{v}_mlp_1xb64-adam-150k_{d}.py':
+       f'{_VEC}mulsupcon_mlp_1xb64-adam-150k_{d}.py'
+       for v in ('all', 'any', 'persample') for d in ('yeast', 'scene')},
+    **{f'{_VEC}benchmarks/mlp_1xb32-{kind}-adam-1500it_scene.py':
+       f'{_VEC}benchmarks/mlp_1xb32-{kind}-adam-1500it_yeast.py'
+       for kind in ('linear', 'finetune')},
+    'configs/baselines/mlp_1xb32-bce-adam-1500it_scene.py':
+        'configs/baselines/mlp_1xb32-bce-adam-1500it_yeast.py',
+    'configs/baselines/resnet50_8xb8-bce-coslr-400e_coco2017.py':
+        'configs/baselines/resnet50_8xb8-bce-coslr-400e_coco2014.py',
+    **{f'{_BENCH}resnet50_8xb8-{kind}-adam-30e_coco2017.py':
+       f'{_BENCH}resnet50_8xb8-{kind}-adam-30e_coco2014.py' for kind in ('linear', 'finetune')},
+    'configs/blockwise/benchmarks/resnet50_8xb8-linear-sgd-coslr-100e_coco-448.py':
+        'configs/blockwise/benchmarks/resnet50_8xb8-linear-sgd-coslr-100e_voc07.py',
+    _BLOCK + 'blocksimsiam_resnet50_2xb64-coslr-100e_voc.py': _BLOCKSIMSIAM,
     **{f'{_BENCH}resnet50_8xb8-{kind}-adam-30e_{d}.py':
        f'{_BENCH}resnet50_8xb8-{kind}-adam-30e_coco2014.py'
        for kind in ('linear', 'finetune') for d in ('nus-wide', 'objects365', 'mirflickr25k')},
@@ -195,9 +214,10 @@ def test_config_builds(rel, data, tmp_path):
     with _uninitialised_weights():
         model = MODELS.build(cfg.model)
     assert sum(p.numel() for p in model.parameters()) > 0
+    datasets = {}
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if cfg.get(name):
-            dataset = DATASETS.build(cfg[name]['dataset'])
+            dataset = datasets[name] = DATASETS.build(cfg[name]['dataset'])
             expected = _tiny_len(cfg[name]['dataset'])
             assert len(dataset) == expected if expected is not None else len(dataset) > 0
             sample = dataset[0]
@@ -214,7 +234,7 @@ def test_config_builds(rel, data, tmp_path):
         if ds_cfg['type'] in FULL_CLASS_COUNTS:
             assert cfg.model.num_classes == FULL_CLASS_COUNTS[ds_cfg['type']], rel
         else:
-            ds = DATASETS.build(ds_cfg)
+            ds = datasets['train_dataloader']
             assert len(ds.metainfo['classes']) == cfg.model.num_classes, rel
     head_classes = cfg.model.get('head', {}).get('num_classes')
     onehot_classes = cfg.get('data_preprocessor', {}).get('num_classes')
@@ -246,13 +266,32 @@ def _module_signature(cfg):
             _types(list(ds['pipeline'])))
 
 
+def _runner_signature(cfg):
+    """The hook, loop, optimiser and scheduler types a run of the config builds."""
+    return (_types(list(cfg.get('custom_hooks', []))), _types(cfg.get('default_hooks', {})),
+            [(cfg.get(k) or {}).get('type') for k in ('train_cfg', 'val_cfg', 'test_cfg')],
+            _types(cfg.optim_wrapper.to_dict()), _types(list(cfg.get('param_scheduler') or [])))
+
+
+def _metric_types(cfg):
+    return set(_types(cfg.get('val_evaluator') or {}) + _types(cfg.get('test_evaluator') or {}))
+
+
 def test_build_only_configs_match_their_tiny_run():
     assert set(BUILD_ONLY) <= set(CONFIGS), sorted(set(BUILD_ONLY) - set(CONFIGS))
+    run_metrics = set().union(*(_metric_types(_load(rel)) for rel in TINY_RUN_CONFIGS))
     for rel, covered_by in BUILD_ONLY.items():
         assert covered_by in TINY_RUN_CONFIGS, (rel, covered_by)
         assert _module_signature(_load(rel)) == _module_signature(_load(covered_by)), (
             f'{rel} uses modules or transforms that {covered_by} does not: give it a tiny run '
             '(remove it from BUILD_ONLY) or map it to a config that covers them')
+        assert all(set(mine) <= set(theirs) for mine, theirs in zip(
+            _runner_signature(_load(rel)), _runner_signature(_load(covered_by)))), (
+            f'{rel} uses hooks, loops, optimisers or schedulers that {covered_by} '
+            'does not: give it a tiny run or map it to a config that covers them')
+        # the metrics may come from any tiny run (the VOC metric runs in the VOC probes)
+        assert _metric_types(_load(rel)) <= run_metrics, (
+            f'{rel}: no tiny run computes {sorted(_metric_types(_load(rel)) - run_metrics)}')
 
 
 def test_build_only_check_is_not_vacuous():
@@ -262,6 +301,12 @@ def test_build_only_check_is_not_vacuous():
     assert _module_signature(base) != _module_signature(noia)
     assert _BLOCK + 'blocksimsiam-noia_resnet50_2xb62-coslr-400e_coco.py' in IN_PROCESS_STEP
     assert _BLOCKSIMSIAM in TINY_RUN_CONFIGS  # the runner path of the in-process configs
+    # the cosine variant of a downstream protocol schedules another way: it runs on its own
+    plateau = _runner_signature(_load(f'{_BENCH}resnet50_8xb8-finetune-adam-30e_coco2014.py'))
+    cosine = _runner_signature(
+        _load(f'{_BENCH}resnet50_8xb8-finetune-adam-coslr-30e_coco2014.py'))
+    assert not set(cosine[4]) <= set(plateau[4]), (cosine[4], plateau[4])
+    assert f'{_BENCH}resnet50_8xb8-finetune-adam-coslr-30e_coco2014.py' in TINY_RUN_CONFIGS
 
 
 IN_PROCESS_BATCH = 2  # two images: the image-aware contrast has a negative image
