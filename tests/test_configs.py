@@ -32,8 +32,10 @@ CONFIGS = sorted(
 # schedule, learning rate or scalar options of the same modules (gamma, loss weight, loss form,
 # stop-gradient, 1/|y| weighting, resolution) are built here but not run: each maps to the
 # config whose tiny run covers its modules and pipeline, and test_build_only_configs_match_
-# their_tiny_run checks that the two use the same module and transform types, so a build-only
-# config that gains a new module or transform fails until it gets a run of its own.
+# their_tiny_run checks that the two use the same module and transform types, that the
+# build-only one uses no hook, loop, optimiser or scheduler type the other does not, and that
+# some tiny run computes each of its metrics; so a build-only config that gains one of those
+# fails until it gets a run of its own.
 _MSC = 'configs/mulsupcon/'
 _BENCH = 'configs/mulsupcon/benchmarks/'
 _BLOCK = 'configs/blockwise/'
