@@ -85,8 +85,12 @@ BUILD_ONLY = {
                  'stopgrad')},
     'configs/mulcon/mulcon-stage1_resnet101_2xb16-adamw-25e_coco-576px.py':
         'configs/mulcon/mulcon-stage1_resnet101_2xb16-adamw-25e_coco-448px.py',
-    'configs/mulcon/mulcon-stage2_resnet101_2xb12-sgd-15e_coco-576px.py':
-        'configs/mulcon/mulcon-stage2_resnet101_2xb12-sgd-15e_coco-448px.py',
+    # MulCon stage 2: the paper's ResNet-101 at 448 / 576 px and the coco128 ResNet-18 at 128 px
+    # build the same modules (depth and resolution are options); stage 1 keeps its ResNet-101
+    # run, which alone loads a pretrained backbone
+    **{f'configs/mulcon/mulcon-stage2_resnet101_2xb12-sgd-15e_coco-{px}.py':
+       'configs/mulcon/mulcon-stage2_resnet18_1xb8-sgd-4e_coco128-128px.py'
+       for px in ('448px', '576px')},
 }
 # Configs whose model or views are new but whose runner, hooks and data loading are those of a
 # tiny-run config: one training step in process (test_config_one_train_step_in_process), a
