@@ -145,7 +145,7 @@ def run_stock_train(config_path, work_dir, *extra, env=None, timeout=600):
     """Run ``python tools/train.py CONFIG --work-dir WORK_DIR`` and return the process.
 
     Without ``env`` the run gets one OpenMP / MKL thread unless the caller's environment sets
-    them: the suite runs two pytest-xdist workers on two cores, where two threads per run wait
+    them: the suite runs three pytest-xdist workers on two cores, where two threads per run wait
     on each other (a tiny block-wise run took 48 s with two threads, 20 s with one, beside
     another busy process). The run starts from a warm interpreter (tests/warm_launcher.py).
     """

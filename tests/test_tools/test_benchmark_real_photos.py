@@ -29,7 +29,7 @@ def quick_peta(shared_data, tmp_path_factory):
     readme = work / 'README.md'
     readme.write_text(f'# x\n\nbefore\n{bench.README_BEGIN}\nold table\n{bench.README_END}\n'
                       'after\n')
-    # one thread per run: the suite runs on two pytest-xdist workers of a 2-core machine
+    # one thread per run: the suite runs three pytest-xdist workers on a 2-core machine
     argv = ['--quick', '--threads', '1', '--data-root', shared_data, '--datasets', 'peta',
             '--seeds', '0',
             '--rows', *PETA_ROWS, '--work-dir', str(work / 'grid'), '--readme', str(readme),
