@@ -280,6 +280,7 @@ def _runner_signature(cfg):
 
 
 def _metric_types(cfg):
+    """The metric types of the config's validation and test evaluators."""
     return set(_types(cfg.get('val_evaluator') or {}) + _types(cfg.get('test_evaluator') or {}))
 
 
@@ -288,16 +289,17 @@ def test_build_only_configs_match_their_tiny_run():
     run_metrics = set().union(*(_metric_types(_load(rel)) for rel in TINY_RUN_CONFIGS))
     for rel, covered_by in BUILD_ONLY.items():
         assert covered_by in TINY_RUN_CONFIGS, (rel, covered_by)
-        assert _module_signature(_load(rel)) == _module_signature(_load(covered_by)), (
+        mine, theirs = _load(rel), _load(covered_by)
+        assert _module_signature(mine) == _module_signature(theirs), (
             f'{rel} uses modules or transforms that {covered_by} does not: give it a tiny run '
             '(remove it from BUILD_ONLY) or map it to a config that covers them')
-        assert all(set(mine) <= set(theirs) for mine, theirs in zip(
-            _runner_signature(_load(rel)), _runner_signature(_load(covered_by)))), (
+        assert all(set(a) <= set(b) for a, b in zip(_runner_signature(mine),
+                                                     _runner_signature(theirs))), (
             f'{rel} uses hooks, loops, optimisers or schedulers that {covered_by} '
             'does not: give it a tiny run or map it to a config that covers them')
         # the metrics may come from any tiny run (the VOC metric runs in the VOC probes)
-        assert _metric_types(_load(rel)) <= run_metrics, (
-            f'{rel}: no tiny run computes {sorted(_metric_types(_load(rel)) - run_metrics)}')
+        assert _metric_types(mine) <= run_metrics, (
+            f'{rel}: no tiny run computes {sorted(_metric_types(mine) - run_metrics)}')
 
 
 def test_build_only_check_is_not_vacuous():
