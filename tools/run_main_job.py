@@ -100,8 +100,9 @@ def main(argv=None):
               f'{times["random"]:.0f} s; whole job {total / 60:.1f} min']
     print('\n' + '\n'.join(lines) + f'\ncheckpoint {checkpoint}')
     if args.readme:
+        commit = orch.git_commit(True, outputs=(args.readme, ))
         orch.replace_marked_block(args.readme, README_BEGIN, README_END, [
-            f'What `tools/run_main_job.py` printed at commit `{orch.git_commit(mark_dirty=True)}` '
+            f'What `tools/run_main_job.py` printed at commit `{commit}` '
             f'on {orch.machine()} ({time.strftime("%Y-%m-%d")}; written by its `--readme`; '
             f'whole job {total / 60:.1f} min, install not included):', '', '```', *lines,
             '```'])

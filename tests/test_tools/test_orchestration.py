@@ -5,6 +5,7 @@ import json
 import os
 import os.path as osp
 import re
+import subprocess
 import sys
 
 import pytest
@@ -32,6 +33,39 @@ def test_atomic_write_and_marked_block(tmp_path):
         orch.replace_marked_block(path, '<!-- x -->', '<!-- e -->', [])
     orch.atomic_write_json(str(tmp_path / 'r.json'), {'a': 1})
     assert json.load(open(tmp_path / 'r.json')) == {'a': 1}
+
+
+def test_git_commit_dirty_ignores_the_callers_own_outputs(tmp_path, monkeypatch):
+    repo = tmp_path / 'repo'
+    (repo / 'docs').mkdir(parents=True)
+    for name in ('code.py', 'docs/ledger.json', 'README.md'):
+        (repo / name).write_text('v1\n')
+    for var, value in (('GIT_AUTHOR_NAME', 't'), ('GIT_AUTHOR_EMAIL', 't@t'),
+                       ('GIT_COMMITTER_NAME', 't'), ('GIT_COMMITTER_EMAIL', 't@t')):
+        monkeypatch.setenv(var, value)
+    git = ['git', '-C', str(repo)]
+    subprocess.run(git + ['init', '-q'], check=True)
+    subprocess.run(git + ['add', '.'], check=True)
+    subprocess.run(git + ['commit', '-qm', 'c'], check=True)
+    head = subprocess.run(git + ['rev-parse', '--short', 'HEAD'], check=True,
+                          capture_output=True, text=True).stdout.strip()
+    ledger, readme = str(repo / 'docs' / 'ledger.json'), str(repo / 'README.md')
+    assert orch.git_commit(True, repo=str(repo)) == head
+    (repo / 'docs' / 'ledger.json').write_text('v2\n')
+    (repo / 'README.md').write_text('v2\n')
+    assert orch.git_commit(True, repo=str(repo)) == head + '+dirty'
+    assert orch.git_commit(False, repo=str(repo)) == head
+    # the caller's ledger and README, given relative to another working directory
+    monkeypatch.chdir(tmp_path)
+    assert orch.git_commit(True, outputs=(osp.relpath(ledger), readme, None),
+                           repo=str(repo)) == head
+    assert orch.git_commit(True, outputs=(ledger, ), repo=str(repo)) == head + '+dirty'
+    subprocess.run(git + ['add', 'README.md'], check=True)  # staged counts too
+    assert orch.git_commit(True, outputs=(ledger, ), repo=str(repo)) == head + '+dirty'
+    (repo / 'code.py').write_text('v2\n')
+    assert orch.git_commit(True, outputs=(ledger, readme), repo=str(repo)) == head + '+dirty'
+    (tmp_path / 'not-a-repo').mkdir()
+    assert orch.git_commit(True, repo=str(tmp_path / 'not-a-repo')) == 'unknown'
 
 
 def test_run_raises_with_the_log_tail(tmp_path):

@@ -108,16 +108,29 @@ def replace_marked_block(path: str, begin: str, end: str, lines: Sequence[str]) 
 # provenance
 
 
-def git_commit(mark_dirty: bool = False) -> str:
-    """Short commit of the checkout (``+dirty`` appended when ``mark_dirty`` and tracked files
-    changed), or ``'unknown'`` outside a git checkout."""
+def git_commit(mark_dirty: bool = False, outputs: Sequence[str] = (),
+               repo: str = REPO_ROOT) -> str:
+    """Short commit of a checkout, or ``'unknown'`` outside a git checkout.
+
+    Args:
+        mark_dirty: append ``+dirty`` when a tracked file differs from the commit.
+        outputs: tracked files the caller itself writes (its ledger, its README block); their
+            changes do not count as dirty, or every record after the first would say so.
+        repo: the checkout (default: this repository).
+
+    Returns:
+        str: e.g. ``'a3b0fe3'`` or ``'a3b0fe3+dirty'``.
+    """
     try:
-        commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=REPO_ROOT,
+        commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=repo,
                                 capture_output=True, text=True, check=True).stdout.strip()
         if mark_dirty:
-            dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'],
-                                   cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
-            commit += '+dirty' if dirty else ''
+            changed = subprocess.run(['git', 'diff', '--name-only', '-z', 'HEAD'], cwd=repo,
+                                     capture_output=True, text=True, check=True).stdout
+            root = osp.realpath(repo)
+            mine = {osp.relpath(osp.realpath(p), root) for p in outputs if p}
+            if set(changed.split('\0')) - {''} - mine:
+                commit += '+dirty'
         return commit
     except (OSError, subprocess.CalledProcessError):
         return 'unknown'

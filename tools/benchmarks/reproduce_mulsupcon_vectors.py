@@ -398,6 +398,12 @@ def pretrain_plan(args, ds, variant, seed):
     return work, cfg, opts, orch.unit_key(cfg, opts)
 
 
+def _commit(args):
+    """The checkout a unit starts from (its tools load the code then); the ledger and README
+    this script writes itself do not make it dirty."""
+    return orch.git_commit(True, outputs=(args.ledger, args.readme))
+
+
 def pretrain(args, ds, variant, seed, env):
     """Pretrain once per (data set, variant, seed, length); return its record."""
     work, cfg, opts, key = pretrain_plan(args, ds, variant, seed)
@@ -412,13 +418,14 @@ def pretrain(args, ds, variant, seed, env):
     # point differ from an uninterrupted run's
     if osp.isfile(osp.join(work, 'last_checkpoint')):
         opts.append('train_cfg.type=NoReplayIterBasedTrainLoop')
+    commit = _commit(args)
     orch.train(cfg, work, opts, log_path=osp.join(work, 'train.log'), env=env)
     ckpt = osp.join(work, f'iter_{args.pretrain_iters}.pth')
     if not osp.isfile(ckpt):
         raise RuntimeError(f'pretraining did not write {ckpt}')
     # all its runs, not only the last one of a resumed pretraining
     rec = dict(unit_key=key, checkpoint=ckpt, seconds=orch.logged_run_seconds(work),
-               commit=orch.git_commit(True))
+               commit=commit)
     orch.atomic_write_json(osp.join(work, 'result.json'), rec)
     return rec
 
@@ -519,6 +526,7 @@ def downstream(args, ds, row, seed, upstream, env):
     for stale in glob.glob(osp.join(work, 'train.log')) + glob.glob(osp.join(work, 'best_*.pth')):
         os.remove(stale)
     log = osp.join(work, 'train.log')
+    commit = _commit(args)
     train_s = orch.train(cfg, work, opts + _data_options(args, ds), log_path=log, env=env,
                          resume=False)
     best = sorted(glob.glob(osp.join(work, 'best_multi-label_bce_*.pth')), key=osp.getmtime)
@@ -540,7 +548,7 @@ def downstream(args, ds, row, seed, upstream, env):
                pretrain_s=upstream['seconds'] if upstream else None,
                pretrain_commit=upstream['commit'] if upstream else None,
                machine=f'{orch.machine(args.threads)}, {args.jobs} runs at a time',
-               commit=orch.git_commit(True))
+               commit=commit)
     orch.atomic_write_json(osp.join(work, 'result.json'), rec)
     return rec
 

@@ -110,9 +110,10 @@ def run_benchmark(name, script, extra, quick, out_dir):
     return rows, wall, None
 
 
-def git_commit():
-    """Short commit of the checkout (``+dirty`` with uncommitted changes), or 'unknown'."""
-    return orch.git_commit(mark_dirty=True)
+def git_commit(outputs=()):
+    """Short commit of the checkout (``+dirty`` with uncommitted changes other than to the
+    ``outputs`` this run writes), or 'unknown'."""
+    return orch.git_commit(mark_dirty=True, outputs=outputs)
 
 
 def machine():
@@ -213,7 +214,8 @@ def main():
                 continue
             rows += got
             print(f'   {len(got)} rows in {wall:.0f} s', flush=True)
-    commit, stamp = git_commit(), datetime.datetime.now().strftime('%Y-%m-%d %H:%M')
+    commit = git_commit((args.readme, args.json, args.plot))
+    stamp = datetime.datetime.now().strftime('%Y-%m-%d %H:%M')
     rows = merge_rows(rows, previous, commit, stamp)
     if previous:
         walls = {**previous.get('walls', {}), **walls}
