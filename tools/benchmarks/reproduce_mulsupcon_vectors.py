@@ -612,25 +612,34 @@ def table_lines(ds, results, seeds):
 
 
 def ordering_lines(ds, results):
-    """The paper's orderings (labelled) and whether they hold here, on mean mAP."""
+    """The paper's orderings (labelled) and whether they hold here, on mean mAP, with the number
+    of seeds in which they hold (the rows of one seed share its data order and split)."""
     mean = {row: np.mean([r['metrics']['mAP'] for r in recs]) for row, recs in results.items()}
+
+    def seeds_holding(rows):
+        per_seed = np.array([[r['metrics']['mAP'] for r in results[row]] for row in rows])
+        return int(np.all(per_seed[:-1] > per_seed[1:], axis=0).sum()), per_seed.shape[1]
+
     lines = []
     for mode in ('linear', 'finetune'):
+        name = mode.replace('finetune', 'fine-tune')
         rows = [f'{v}-{mode}' for v in ('mulsupcon', 'all', 'any')]
         if all(r in mean for r in rows):
             order = sorted(rows, key=lambda r: -mean[r])
             text = ' > '.join(f'{PRETRAIN_NAMES[r.split("-")[0]]} {mean[r]:.1f}' for r in order)
             holds = order == rows
-            lines.append(f'- {ds}, {mode.replace("finetune", "fine-tune")}, mean mAP: {text}; '
+            lines.append(f'- {ds}, {name}, mean mAP: {text}; '
                          f"the paper's order (Table 5, COCO linear probe: MulSupCon > ALL > "
-                         f'ANY on all six metrics) {"holds" if holds else "does not hold"}.')
+                         f'ANY on all six metrics) {"holds" if holds else "does not hold"} '
+                         '(in %d of %d seeds).' % seeds_holding(rows))
         pair = [f'mulsupcon-{mode}', f'persample-{mode}']
         if all(r in mean for r in pair):
             holds = mean[pair[0]] > mean[pair[1]]
-            lines.append(f'- {ds}, {mode.replace("finetune", "fine-tune")}, mean mAP: without '
+            lines.append(f'- {ds}, {name}, mean mAP: without '
                          f'the 1/|y| weight {mean[pair[0]]:.1f}, with it {mean[pair[1]]:.1f}; '
                          f"the paper's finding (Table 8: better without the weight) "
-                         f'{"holds" if holds else "does not hold"}.')
+                         f'{"holds" if holds else "does not hold"} '
+                         '(in %d of %d seeds).' % seeds_holding(pair))
     return lines
 
 
