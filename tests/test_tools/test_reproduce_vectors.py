@@ -180,6 +180,16 @@ def test_tables_orderings_and_readme_block(tmp_path):
     assert order[0].endswith(') holds (in 1 of 3 seeds).')
     assert 'without the 1/|y| weight 52.7, with it 53.0' in order[1]
     assert order[1].endswith('does not hold (in 1 of 3 seeds).')
+    # the fair (val-threshold) and oracle rows against the paper's oracle numbers
+    target = repro.paper_target_lines('yeast', {'mulsupcon-finetune': [
+        _record(s, v) for s, v in enumerate((65.0, 65.4, 65.8))]})
+    assert target[0] == (
+        "- yeast, MulSupCon -> fine-tune, val thr 0.1..0.9, mean over seeds vs the paper's "
+        'oracle numbers: HA 66.4 vs 79.9 missed; ebF1 66.4 vs 65.9 reached; maF1 66.4 vs 47.5 '
+        'reached; miF1 66.4 vs 66.7 missed (2 of 4 reached).')
+    assert target[1].startswith('- yeast, MulSupCon -> fine-tune, oracle 0.1..0.9 (paper),')
+    assert repro.paper_target_lines('yeast', results['yeast']) == []  # no fine-tune row
+    assert repro.paper_target_lines('other', {'mulsupcon-finetune': []}) == []  # no paper row
     readme = tmp_path / 'README.md'
     readme.write_text(f'before\n{repro.README_BEGIN}\nSTALE\n{repro.README_END}\nafter\n')
     args = parse_args(['--pretrain-iters', '600', '--seeds', '0', '1', '2'])
