@@ -18,7 +18,8 @@ def load_config(path: str, cfg_options: Optional[dict] = None):
 
     Args:
         path (str): the config ``.py`` (a shipped config or the copy a run saved in its
-            work dir).
+            work dir), or a config of an installed OpenMMLab package as
+            ``'mmpretrain::resnet/resnet50_8xb32_in1k.py'``.
         cfg_options (dict, optional): ``key.sub=value`` overrides, as ``--cfg-options``.
 
     Returns:
@@ -29,9 +30,19 @@ def load_config(path: str, cfg_options: Optional[dict] = None):
     """
     from mmengine.config import Config
 
-    if not osp.isfile(path):
+    if '::' in path:
+        # Config.fromfile reads files only; mmengine's hub resolves `package::` names (the
+        # configs an OpenMMLab package installs), offline
+        from mmengine.hub import get_config
+
+        try:
+            cfg = get_config(path)
+        except (FileNotFoundError, ModuleNotFoundError, ValueError) as err:
+            raise FileNotFoundError(f'config {path} is not installed: {err}') from err
+    elif not osp.isfile(path):
         raise FileNotFoundError(f'config file {path} does not exist')
-    cfg = Config.fromfile(path)
+    else:
+        cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg
@@ -143,6 +154,11 @@ def build_model(cfg, checkpoint: str, source: str = 'the config', device: str = 
     Backbone weights must all be in the checkpoint (else the embeddings would be random);
     other missing weights (e.g. a classification head when a pretraining checkpoint is
     loaded into a classifier config) only disable class scores (``model.scores_loaded``).
+    A bare backbone state dict (no ``backbone.`` prefix, e.g. torchvision's ResNet weights,
+    whose names are mmpretrain's ``ResNet`` names) is loaded into the backbone; its keys the
+    backbone lacks (torchvision's ``fc``) are dropped. A config's top-level
+    ``data_preprocessor`` goes into the model as mmengine's ``Runner`` puts it there, so the
+    model normalises its inputs as in training.
 
     Args:
         cfg (mmengine.Config): the config the checkpoint was trained with.
@@ -171,6 +187,8 @@ def build_model(cfg, checkpoint: str, source: str = 'the config', device: str = 
         raise ValueError(f'{source} has no model')
     init_default_scope('mmpretrain')
     model_cfg = copy.deepcopy(cfg.model)
+    if cfg.get('data_preprocessor') is not None and hasattr(model_cfg, 'setdefault'):
+        model_cfg.setdefault('data_preprocessor', copy.deepcopy(cfg.data_preprocessor))
     # weights come from the checkpoint: do not fetch a Pretrained init (never run anyway)
     if isinstance(model_cfg.get('backbone'), dict):
         model_cfg['backbone'].pop('init_cfg', None)
@@ -181,6 +199,11 @@ def build_model(cfg, checkpoint: str, source: str = 'the config', device: str = 
         raise ValueError(f'checkpoint {checkpoint} holds no state_dict')
     state = {(k[len('module.'):] if k.startswith('module.') else k): v
              for k, v in state.items()}
+    backbone = getattr(model, 'backbone', None)
+    if backbone is not None and not any(k.startswith('backbone.') for k in state):
+        names = set(backbone.state_dict())
+        if names & set(state):  # a bare backbone state dict
+            state = {f'backbone.{k}': v for k, v in state.items() if k in names}
     try:
         missing, _ = model.load_state_dict(state, strict=False)
     except RuntimeError as err:  # shape mismatches
