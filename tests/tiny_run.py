@@ -1,5 +1,6 @@
 # Copyright (c) mlcl_plugin authors. All rights reserved.
 """Helpers to run any shipped config for a tiny CPU run through the stock tools/train.py."""
+import importlib.util
 import os
 import os.path as osp
 import sys
@@ -7,6 +8,24 @@ import sys
 from tests import warm_launcher
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def load_tool(rel: str, name: str = None):
+    """Import a script of ``tools/`` as a module (the tools are scripts, not a package).
+
+    Args:
+        rel (str): its path from the repository root, e.g.
+            ``'tools/benchmarks/reproduce_mulsupcon_vectors.py'``.
+        name (str, optional): the module name; defaults to the file name without ``.py``.
+
+    Returns:
+        module: the executed module.
+    """
+    name = name or osp.splitext(osp.basename(rel))[0]
+    spec = importlib.util.spec_from_file_location(name, osp.join(REPO_ROOT, rel))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair',
                'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant',

@@ -1,19 +1,14 @@
 # Copyright (c) mlcl_plugin authors. All rights reserved.
 """The block-wise pipeline benchmark runs end to end (on a handful of the real photos)."""
-import importlib.util
 import os.path as osp
 
 import numpy as np
 
-from tests.tiny_run import REPO_ROOT
+from tests.tiny_run import load_tool
 
 
 def _load(name):
-    path = osp.join(REPO_ROOT, 'tools', 'benchmarks', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(f'tools/benchmarks/{name}.py')
 
 
 benchmark_blockwise_pipeline = _load('benchmark_blockwise_pipeline')

@@ -1,5 +1,4 @@
 # Copyright (c) mlcl_plugin authors. All rights reserved.
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -10,18 +9,15 @@ import pytest
 from mmpretrain.datasets import MultiLabelDataset
 
 from mlcl_plugin.datasets import COCOMultiLabel
+from tests.tiny_run import load_tool
 
 ANN = osp.join('annotations', 'instances_train2017.json')
 TOOL = osp.join('tools', 'dataset_converters', 'coco_to_multilabel_json.py')
 
 
 @pytest.fixture(scope='module')
-def tool(repo_root):
-    spec = importlib.util.spec_from_file_location('coco_to_multilabel_json',
-                                                  osp.join(repo_root, TOOL))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool():
+    return load_tool(TOOL)
 
 
 def _pairs(ds):

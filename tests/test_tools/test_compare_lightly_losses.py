@@ -1,7 +1,6 @@
 # Copyright (c) mlcl_plugin authors. All rights reserved.
 """tools/benchmarks/compare_lightly_losses.py: its configs exist, its parsing and schedule
 helpers, and one short end-to-end run (pretrain, linear probe, test) on coco128."""
-import importlib.util
 import json
 import os.path as osp
 import pickle
@@ -9,16 +8,12 @@ import pickle
 import pytest
 
 pytest.importorskip('lightly')
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from tests.tiny_run import REPO_ROOT, load_tool
 
 
 @pytest.fixture(scope='module')
 def compare():
-    path = osp.join(REPO_ROOT, 'tools', 'benchmarks', 'compare_lightly_losses.py')
-    spec = importlib.util.spec_from_file_location('compare_lightly_losses', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/benchmarks/compare_lightly_losses.py')
 
 
 def test_every_referenced_config_exists(compare):

@@ -2,7 +2,6 @@
 """tools/dataset_converters/extract_image_features.py: image embeddings as a vector data set
 (the input of the MulSupCon paper's Table 4), against torchvision's ResNet run on the same
 pixels, read back by MulanDataset, with reruns and bad inputs."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -13,18 +12,9 @@ import torch
 import torchvision
 from mmengine.config import Config
 
-from tests.tiny_run import REPO_ROOT
+from tests.tiny_run import REPO_ROOT, load_tool
 
-
-def _load_tool():
-    path = osp.join(REPO_ROOT, 'tools', 'dataset_converters', 'extract_image_features.py')
-    spec = importlib.util.spec_from_file_location('extract_image_features', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _load_tool()
+tool = load_tool('tools/dataset_converters/extract_image_features.py')
 VOC_CONFIG = osp.join(REPO_ROOT, 'configs/baselines/resnet50_8xb8-bce-coslr-400e_voc07.py')
 MEAN = [123.675, 116.28, 103.53]
 STD = [58.395, 57.12, 57.375]

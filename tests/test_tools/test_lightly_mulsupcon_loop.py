@@ -1,22 +1,16 @@
 # Copyright (c) mlcl_plugin authors. All rights reserved.
 """tools/examples/lightly_mulsupcon_loop.py: a few steps of the plain PyTorch + Lightly loop
 with MulSupConLoss, ImageAwareLoss and the label memory bank on the coco128 photos."""
-import importlib.util
 import math
-import os.path as osp
 
 import pytest
 
 pytest.importorskip('lightly')
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from tests.tiny_run import load_tool
 
 
 def _load_example():
-    path = osp.join(REPO_ROOT, 'tools', 'examples', 'lightly_mulsupcon_loop.py')
-    spec = importlib.util.spec_from_file_location('lightly_mulsupcon_loop', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/examples/lightly_mulsupcon_loop.py')
 
 
 def test_runs_a_few_steps_and_uses_the_bank(coco128, capsys):

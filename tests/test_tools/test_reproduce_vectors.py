@@ -2,7 +2,6 @@
 """tools/benchmarks/reproduce_mulsupcon_vectors.py: any Mulan data set by config, the recipe
 retargeted to it, the threshold protocols, the generated README block; end to end on a new
 sparse Mulan set (hundreds of labels at about 2 % density) and on the real yeast split."""
-import importlib.util
 import itertools
 import json
 import os.path as osp
@@ -11,18 +10,9 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
-from tests.tiny_run import REPO_ROOT
+from tests.tiny_run import REPO_ROOT, load_tool
 
-
-def _load_script():
-    path = osp.join(REPO_ROOT, 'tools', 'benchmarks', 'reproduce_mulsupcon_vectors.py')
-    spec = importlib.util.spec_from_file_location('reproduce_mulsupcon_vectors', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-repro = _load_script()
+repro = load_tool('tools/benchmarks/reproduce_mulsupcon_vectors.py')
 METRICS, main, parse_args = repro.METRICS, repro.main, repro.parse_args
 
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.tiny_run import REPO_ROOT
+from tests.tiny_run import REPO_ROOT, load_tool
 
 SCRIPT = osp.join(REPO_ROOT, 'tools', 'benchmarks', 'run_all.py')
 KEYS = {'what', 'size', 'ours_s', 'peer_s', 'ratio', 'target', 'pass', 'ours_mib', 'peer_mib',
@@ -52,11 +52,7 @@ def test_unknown_benchmark_is_named():
 
 
 def test_update_keeps_the_rows_not_measured_again():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location('run_all', SCRIPT)
-    run_all = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(run_all)
+    run_all = load_tool(osp.relpath(SCRIPT, REPO_ROOT))
     old = {'commit': 'aaa', 'date': 'd1', 'rows': [
         {'benchmark': 'head', 'what': 'step', 'size': 'K=4096', 'ratio': 2.5},
         {'benchmark': 'head', 'what': 'step', 'size': 'K=65536', 'ratio': 1.0},

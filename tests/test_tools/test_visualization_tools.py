@@ -1,7 +1,6 @@
 # Copyright (c) mlcl_plugin authors. All rights reserved.
 """The figure tools end to end on a tiny model and image set: PNGs, printed summaries, the
 numbers against the package functions, clear errors, and ``write_run_figures``."""
-import importlib.util
 import os.path as osp
 
 import numpy as np
@@ -19,7 +18,7 @@ from tests.analysis_helpers import (
     write_pretrain_config,
     write_scalars,
 )
-from tests.tiny_run import REPO_ROOT
+from tests.tiny_run import load_tool
 
 TOOLS = {
     'class_embedding_heatmap': 'visualization',
@@ -32,11 +31,7 @@ TOOLS = {
 
 
 def _load(name):
-    path = osp.join(REPO_ROOT, 'tools', TOOLS[name], f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f'vis_tool_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(f'tools/{TOOLS[name]}/{name}.py', f'vis_tool_{name}')
 
 
 def _assert_png(path, min_side=200):
