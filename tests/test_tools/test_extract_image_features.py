@@ -190,11 +190,22 @@ def test_bad_inputs_write_nothing(voc_root, model_and_weights, tmp_path):
     assert not out.exists() or not any(out.iterdir())
 
 
-def test_load_config_of_an_installed_package():
-    from mlcl_plugin.analysis.loading import load_config
+def test_default_model_config_takes_torchvision_resnet50_weights(tmp_path):
+    """The default model (mmpretrain's ImageNet ResNet-50 config, installed with mmpretrain)
+    builds with its top-level preprocessor and loads a bare torchvision ResNet-50 state dict
+    into its backbone."""
+    from mlcl_plugin.analysis.loading import build_model, load_config
 
     cfg = load_config(tool.DEFAULT_MODEL)
     assert cfg.model.backbone.depth == 50
-    assert cfg.data_preprocessor.mean == MEAN
+    torch.manual_seed(0)
+    net = torchvision.models.resnet50()
+    weights = tmp_path / 'resnet50-torchvision.pth'
+    torch.save(net.state_dict(), weights)
+    model = build_model(cfg, str(weights), source=tool.DEFAULT_MODEL)
+    assert torch.equal(model.backbone.layer4[2].conv3.weight, net.layer4[2].conv3.weight)
+    assert torch.equal(model.backbone.conv1.weight, net.conv1.weight)
+    assert model.data_preprocessor.mean.flatten().tolist() == pytest.approx(MEAN)
+    assert model.scores_loaded is False  # torchvision's fc is not mmpretrain's head
     with pytest.raises(FileNotFoundError, match='mmpretrain::resnet/absent.py'):
         load_config('mmpretrain::resnet/absent.py')
