@@ -167,9 +167,18 @@ def test_tables_orderings_and_readme_block(tmp_path):
              'persample-finetune': [_record(s, v) for s, v in enumerate((53.0, 51.0, 55.0))]}
     order = repro.ordering_lines('yeast', tuned)
     assert 'MulSupCon 52.7 > ALL 52.0 > ANY 44.3' in order[0]
-    assert order[0].endswith(') holds (in 1 of 3 seeds).')
+    # ... and a gap smaller than the seeds' spread is called so (ALL - ANY 7.67 is not: the
+    # larger std of the two is 7.51)
+    assert order[0].endswith(") holds (in 1 of 3 seeds); within the seeds' spread: "
+                             'MulSupCon - ALL +0.67 (std up to 2.31).'), order[0]
     assert 'without the 1/|y| weight 52.7, with it 53.0' in order[1]
-    assert order[1].endswith('does not hold (in 1 of 3 seeds).')
+    assert order[1].endswith("does not hold (in 1 of 3 seeds); within the seeds' spread: "
+                             'without - with -0.33 (std up to 2.31).'), order[1]
+    # means equal at one decimal print with two
+    near = {'mulsupcon-linear': [_record(s, v) for s, v in enumerate((51.0, 51.1, 51.2))],
+            'persample-linear': [_record(s, v) for s, v in enumerate((51.05, 51.1, 51.2))]}
+    assert 'without the 1/|y| weight 51.10, with it 51.12;' in \
+        repro.ordering_lines('yeast', near)[0]
     # the fair (val-threshold) and oracle rows against the paper's oracle numbers
     target = repro.paper_target_lines('yeast', {'mulsupcon-finetune': [
         _record(s, v) for s, v in enumerate((65.0, 65.4, 65.8))]})

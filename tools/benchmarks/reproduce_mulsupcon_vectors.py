@@ -635,12 +635,32 @@ def table_lines(ds, results, seeds):
 
 def ordering_lines(ds, results):
     """The paper's orderings (labelled) and whether they hold here, on mean mAP, with the number
-    of seeds in which they hold (the rows of one seed share its data order and split)."""
-    mean = {row: np.mean([r['metrics']['mAP'] for r in recs]) for row, recs in results.items()}
+    of seeds in which they hold (the rows of one seed share its data order and split), and a
+    note when neighbouring means are closer than the seeds' spread (a tie, whatever the order
+    says). Means print with 2 decimals where 1 would show two of them equal."""
+    per_seed = {row: np.array([r['metrics']['mAP'] for r in recs])
+                for row, recs in results.items()}
+    mean = {row: float(v.mean()) for row, v in per_seed.items()}
 
     def seeds_holding(rows):
-        per_seed = np.array([[r['metrics']['mAP'] for r in results[row]] for row in rows])
-        return int(np.all(per_seed[:-1] > per_seed[1:], axis=0).sum()), per_seed.shape[1]
+        arr = np.stack([per_seed[row] for row in rows])
+        return int(np.all(arr[:-1] > arr[1:], axis=0).sum()), arr.shape[1]
+
+    def std(row):
+        return float(np.std(per_seed[row], ddof=1)) if len(per_seed[row]) > 1 else 0.0
+
+    def fmt(rows, names):
+        """``rows`` (in their printed order) -> means as text, and the note on each pair of
+        neighbours whose gap is smaller than the larger of their two seed spreads."""
+        vals = [mean[r] for r in rows]
+        ones = [f'{v:.1f}' for v in vals]
+        digits = 2 if len(set(ones)) < len(ones) else 1
+        ties = [f'{names[i]} - {names[i + 1]} {vals[i] - vals[i + 1]:+.2f} (std up to '
+                f'{max(std(rows[i]), std(rows[i + 1])):.2f})'
+                for i in range(len(rows) - 1)
+                if abs(vals[i] - vals[i + 1]) < max(std(rows[i]), std(rows[i + 1]))]
+        note = f"; within the seeds' spread: {', '.join(ties)}" if ties else ''
+        return [f'{v:.{digits}f}' for v in vals], note
 
     lines = []
     for mode in ('linear', 'finetune'):
@@ -648,20 +668,23 @@ def ordering_lines(ds, results):
         rows = [f'{v}-{mode}' for v in ('mulsupcon', 'all', 'any')]
         if all(r in mean for r in rows):
             order = sorted(rows, key=lambda r: -mean[r])
-            text = ' > '.join(f'{PRETRAIN_NAMES[r.split("-")[0]]} {mean[r]:.1f}' for r in order)
+            names = [PRETRAIN_NAMES[r.split('-')[0]] for r in order]
+            vals, note = fmt(order, names)
+            text = ' > '.join(f'{n} {v}' for n, v in zip(names, vals))
             holds = order == rows
             lines.append(f'- {ds}, {name}, mean mAP: {text}; '
                          f"the paper's order (Table 5, COCO linear probe: MulSupCon > ALL > "
                          f'ANY on all six metrics) {"holds" if holds else "does not hold"} '
-                         '(in %d of %d seeds).' % seeds_holding(rows))
+                         '(in %d of %d seeds)' % seeds_holding(rows) + f'{note}.')
         pair = [f'mulsupcon-{mode}', f'persample-{mode}']
         if all(r in mean for r in pair):
             holds = mean[pair[0]] > mean[pair[1]]
+            vals, note = fmt(pair, ['without', 'with'])
             lines.append(f'- {ds}, {name}, mean mAP: without '
-                         f'the 1/|y| weight {mean[pair[0]]:.1f}, with it {mean[pair[1]]:.1f}; '
+                         f'the 1/|y| weight {vals[0]}, with it {vals[1]}; '
                          f"the paper's finding (Table 8: better without the weight) "
                          f'{"holds" if holds else "does not hold"} '
-                         '(in %d of %d seeds).' % seeds_holding(pair))
+                         '(in %d of %d seeds)' % seeds_holding(pair) + f'{note}.')
     return lines
 
 
