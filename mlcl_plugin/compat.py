@@ -41,6 +41,16 @@ Fixes (the B numbers are short labels of the breakages, used in comments and tes
   placeholders then name the missing dependency if a multimodal model is built. Nothing in
   this plugin uses those models. Effective only when ``mlcl_plugin`` is imported before
   ``mmpretrain.models`` (the plugin's ``tools/*.py`` do so).
+* **B8 dataset subsets share one deep-copy memo** (``subset_copy_memo``) — mmengine 0.10.7's
+  ``BaseDataset._copy_without_annotation(self, memo=dict())``, which ``get_subset`` calls (e.g.
+  in mmpretrain's ``KFoldDataset``, the validation carve-out of our VOC configs), has a mutable
+  default: every subset copy in the process shares one ``deepcopy`` memo. The memo maps
+  ``id(dataset)`` to its copy without keeping the dataset alive, so once that dataset is freed
+  its id can be reused by a new object (a transform of the next dataset's pipeline), and the
+  next ``get_subset`` copies that object as the old dataset: a pipeline whose "transform" is a
+  ``VOC`` dataset (``TypeError: 'VOC' object is not callable``, seen in our test suite), or any
+  other wrong object. It also keeps every object it ever copied alive. Each call now gets a
+  fresh memo (an explicit ``memo`` is passed through).
 * **Known noise, silenced at its source** (``quiet_known_noise``) — three messages that every
   run printed and that say nothing about the run: mmcv-lite's ``Fail to import
   MultiScaleDeformableAttention`` (a compiled op of full mmcv that nothing here uses; printed
@@ -600,6 +610,28 @@ def _fix_transformers5_multimodal() -> bool:
     return True
 
 
+def _fix_subset_copy_memo() -> bool:
+    """B8: a fresh deep-copy memo for each ``BaseDataset._copy_without_annotation`` call."""
+    import inspect
+
+    from mmengine.dataset import BaseDataset
+
+    original = BaseDataset._copy_without_annotation
+    if getattr(original, '_mlcl_fresh_memo', False):
+        return True
+    memo = inspect.signature(original).parameters.get('memo')
+    if memo is None or not isinstance(memo.default, dict):
+        return False  # a release without the shared default
+
+    @functools.wraps(original)
+    def _copy_without_annotation(self, memo=None):
+        return original(self, {} if memo is None else memo)
+
+    _copy_without_annotation._mlcl_fresh_memo = True
+    BaseDataset._copy_without_annotation = _copy_without_annotation
+    return True
+
+
 # (category, message regex) of the warnings dropped by _quiet_known_noise
 _MMCV_LITE_NOTICE = r'Fail to import ``MultiScaleDeformableAttention``'
 _PIN_MEMORY_NOTICE = r".*'pin_memory' argument is set as true but no accelerator is found"
@@ -639,6 +671,7 @@ _FIXES = {
     'cpu_ddp': _fix_cpu_ddp,
     'numpy2_adjust_hue': _fix_numpy2_adjust_hue,
     'numpy_in1d': _fix_numpy_in1d,
+    'subset_copy_memo': _fix_subset_copy_memo,
     'quiet_known_noise': _quiet_known_noise,
 }
 DISABLE_ENV = 'MLCL_COMPAT_DISABLE'

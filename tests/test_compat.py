@@ -24,7 +24,7 @@ def test_apply_all_is_idempotent():
     assert CheckpointLoader._schemes[''] is loader
     assert set(first) == {'checkpoint_weights_only', 'cpu_launcher', 'cpu_ddp',
                           'numpy2_adjust_hue', 'numpy_in1d', 'transformers5_multimodal',
-                          'quiet_known_noise'}
+                          'subset_copy_memo', 'quiet_known_noise'}
 
 
 def test_fixes_apply_only_where_needed():
@@ -213,3 +213,40 @@ def test_unknown_fix_name_in_opt_out_is_named(monkeypatch):
         compat.disabled_fixes()
     monkeypatch.setenv(compat.DISABLE_ENV, 'all')
     assert compat.disabled_fixes() == set(compat.apply_all())
+
+
+def test_subset_copies_do_not_share_a_memo():
+    """B8: mmengine's ``_copy_without_annotation(self, memo=dict())`` shares one deepcopy memo
+    across calls; an entry left under the id of a freed dataset hands that dataset to whichever
+    new object gets the id. The stale entry is planted here under the id of a live transform:
+    mmengine's own function copies the transform as the stale object, the patched one does not.
+    """
+    from mmengine.dataset import BaseDataset
+
+    class Tiny(BaseDataset):
+        def load_data_list(self):
+            return [dict(x=i) for i in range(4)]
+
+    assert compat.apply_all()['subset_copy_memo'] is True
+    patched = BaseDataset._copy_without_annotation
+    original = patched.__wrapped__
+    shared = original.__defaults__[0]
+    assert isinstance(shared, dict)
+    ds = Tiny(pipeline=[lambda d: d], serialize_data=False)
+    transform = ds.pipeline.transforms[0]
+    stale = object()
+    shared[id(transform)] = stale  # what a freed object's id leaves behind
+    try:
+        sub = ds.get_subset([1, 2])
+        assert sub.pipeline.transforms[0] is not stale
+        assert callable(sub.pipeline.transforms[0])
+        assert [sub.get_data_info(i)['x'] for i in range(len(sub))] == [1, 2]
+        # mmengine's own function, with its shared default, returns the stale object
+        assert original(ds).pipeline.transforms[0] is stale
+    finally:
+        shared.clear()
+    assert len(shared) == 0
+    # an explicit memo is still used
+    memo = {}
+    patched(ds, memo)
+    assert id(ds) in memo
